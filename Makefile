@@ -1,0 +1,33 @@
+# Tailwire. `make demo` runs the whole thing; `make test` is the test command.
+MVN ?= mvn -B -q
+JAR := target/tailwire.jar
+
+.PHONY: build test e2e demo bench bench-full soak clean
+
+build: $(JAR)
+
+$(JAR): pom.xml $(shell find src sim -type f 2>/dev/null)
+	$(MVN) package -DskipTests
+
+test:
+	$(MVN) package
+	@if [ -x scripts/e2e.sh ]; then bash scripts/e2e.sh; fi
+
+e2e: build
+	bash scripts/e2e.sh
+
+demo: build
+	bash scripts/demo.sh
+
+bench: build
+	bash bench/run.sh quick
+
+bench-full: build
+	bash bench/run.sh full
+
+soak: build
+	bin/udp-sim --seed 1 --runs 2000
+
+clean:
+	$(MVN) clean
+	rm -rf bench/target
