@@ -1,0 +1,20 @@
+package io.tailwire.engine;
+
+import io.tailwire.proto.StreamOpen;
+
+/**
+ * What the server's protocol engine asks of storage. The server implements it over its output
+ * directory; the simulator over a simulated disk. Calls come from the engine's single thread.
+ */
+public interface StreamStore {
+    /**
+     * Opens or resumes a stream for an agent (wire-spec.md 6.1). May block briefly: the resume offset
+     * it returns must be durable before the reply is sent.
+     */
+    OpenResult open(String agentId, StreamOpen request);
+
+    /** The result of {@link #open}. {@code stream} is null unless status is OK. */
+    record OpenResult(io.tailwire.proto.StreamStatus status, long resumeOffset, long generation, String message,
+                      StoredStream stream) {
+    }
+}
