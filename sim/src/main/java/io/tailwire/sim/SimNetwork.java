@@ -3,6 +3,7 @@ package io.tailwire.sim;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -17,7 +18,8 @@ public final class SimNetwork {
     private final SimRandom random;
     private final Trace trace;
     private final Map<InetSocketAddress, Receiver> receivers = new HashMap<>();
-    private final Map<List<InetSocketAddress>, Link> links = new HashMap<>();
+    // Creation order, so reports over links() read the same in every run.
+    private final Map<List<InetSocketAddress>, Link> links = new LinkedHashMap<>();
     private final Map<InetSocketAddress, List<long[]>> isolations = new HashMap<>();
     private FaultModel defaultModel = FaultModel.perfect();
     private boolean tracePackets = true;
