@@ -26,6 +26,7 @@ final class FaultyFs implements Fs {
     volatile int partialBytes;
     volatile boolean failForces;
     volatile boolean failOpens;
+    volatile boolean failTruncates;
     private final Map<Path, Long> forcedSize = new HashMap<>();
     private final List<FsFile> open = new ArrayList<>();
 
@@ -105,6 +106,9 @@ final class FaultyFs implements Fs {
 
         @Override
         public void truncate(long size) throws IOException {
+            if (failTruncates) {
+                throw new IOException("Input/output error");
+            }
             inner.truncate(size);
         }
 
