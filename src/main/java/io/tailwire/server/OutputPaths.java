@@ -49,6 +49,14 @@ public final class OutputPaths {
             if (c < 0x20 || c == 0x7F) {
                 return "path contains a NUL or control character";
             }
+            if (Character.isSurrogate(c)) {
+                // Only a well-formed pair is a character; a lone half cannot be a file name.
+                if (!Character.isHighSurrogate(c) || i + 1 >= path.length()
+                    || !Character.isLowSurrogate(path.charAt(i + 1))) {
+                    return "path is not valid Unicode";
+                }
+                i++;
+            }
         }
         int from = 1;
         boolean first = true;
@@ -64,7 +72,8 @@ public final class OutputPaths {
             if (seg.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
                 return "path segment longer than " + MAX_SEGMENT_BYTES + " bytes";
             }
-            if (first && seg.equals(META_DIR)) {
+            // Ignoring case also keeps case-insensitive file systems from mapping a path onto it.
+            if (first && seg.equalsIgnoreCase(META_DIR)) {
                 return "path must not start with /" + META_DIR + " (reserved for server metadata)";
             }
             first = false;

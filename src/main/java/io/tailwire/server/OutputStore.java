@@ -14,6 +14,7 @@ import org.agrona.DirectBuffer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -73,6 +74,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     private ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
     private final ByteBuffer fpBuf = ByteBuffer.allocate(MAX_FINGERPRINT);
     private boolean closed;
+    private volatile Runnable onDirty = () -> { };
 
     // Engine -> writer hand-off: each state is queued at most once (its dirty flag).
     private final ConcurrentLinkedQueue<PathState> dirtyQueue = new ConcurrentLinkedQueue<>();
@@ -104,6 +106,14 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         }
     }
 
+    /**
+     * Called on the engine thread when an output file goes from clean to dirty (at most once per file
+     * per {@link #syncDirty} round), e.g. to unpark the writer thread. Must be cheap and not block.
+     */
+    public void onDirty(Runnable listener) {
+        this.onDirty = listener;
+    }
+
     // ---------------------------------------------------------------- open
 
     @Override
@@ -133,6 +143,9 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 s = load(key);
             } catch (BadPathException e) {
                 return reject(agentId, request.getPath(), e.getMessage());
+            } catch (InvalidPathException e) {
+                // Typically a name the JVM cannot encode: the server must run with a UTF-8 locale.
+                return reject(agentId, request.getPath(), "path cannot be represented on this file system");
             } catch (IOException e) {
                 return storageError(key, "cannot open output", e);
             }
@@ -748,6 +761,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             }
             if (s.dirty.compareAndSet(false, true)) {
                 dirtyQueue.offer(s);
+                onDirty.run();
             }
             return true;
         }

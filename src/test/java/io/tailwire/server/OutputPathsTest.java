@@ -16,13 +16,15 @@ class OutputPathsTest {
         assertNull(OutputPaths.checkSourcePath("/a"));
         assertNull(OutputPaths.checkSourcePath("/x/.tailwire/y")); // reserved only as first segment
         assertNull(OutputPaths.checkSourcePath("/..a/b../.hidden/é"));
+        assertNull(OutputPaths.checkSourcePath("/emoji/\ud83d\ude00.log")); // a proper surrogate pair
     }
 
     @Test
     void refusesEachHostileClass() {
         String[] bad = {
             null, "", "var/log/x", "./x", "/", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/..", "/.",
-            "/a\u0000b", "/a\nb", "/a\u001fb", "/a\u007fb", "/.tailwire", "/.tailwire/x",
+            "/a\u0000b", "/a\nb", "/a\u001fb", "/a\u007fb", "/.tailwire", "/.tailwire/x", "/.TailWire/x",
+            "/a\ud800", "/a\udc00b", "/a\ud800\ud800",
         };
         for (String p : bad) {
             assertNotNull(OutputPaths.checkSourcePath(p), "accepted " + p);

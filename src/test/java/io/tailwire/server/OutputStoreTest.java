@@ -65,6 +65,27 @@ class OutputStoreTest {
     }
 
     @Test
+    void nonAsciiNamesMapToTheSameNamesOnDisk() throws IOException {
+        StoredStream s = ok(store().open("web1", open("/var/log/journal-é/\u65e5\u672c.log", 1)));
+        append(s, 0, bytes("x"));
+        assertArrayEquals(bytes("x"), read(out.resolve("web1/var/log/journal-é/\u65e5\u672c.log")));
+    }
+
+    @Test
+    void dirtyListenerFiresOncePerFilePerRound() throws IOException {
+        OutputStore st = store();
+        int[] calls = {0};
+        st.onDirty(() -> calls[0]++);
+        StoredStream s = ok(st.open("a", open("/f", 1)));
+        append(s, 0, bytes("ab"));
+        append(s, 2, bytes("cd"));
+        assertEquals(1, calls[0]);
+        st.syncDirty();
+        append(s, 4, bytes("ef"));
+        assertEquals(2, calls[0]);
+    }
+
+    @Test
     void appendSkipsBytesAlreadyHeldAndRefusesGaps() throws IOException {
         OutputStore st = store();
         StoredStream s = ok(st.open("a", open("/f", 1)));
