@@ -51,7 +51,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
      *                        to the protocol, the rest are for people reading the index)
      */
     public record Config(int maxStreams, int maxOpenFiles, int maxIndexEntries) {
-        public static final Config DEFAULT = new Config(4096, 1024, 1024);
+        /** Keep maxOpenFiles well below the process's open-file limit (ulimit -n). */
+        public static final Config DEFAULT = new Config(1000, 1000, 1024);
 
         public Config {
             if (maxStreams < 1 || maxOpenFiles < 1 || maxIndexEntries < 1) {
@@ -719,9 +720,9 @@ public final class OutputStore implements StreamStore, AutoCloseable {
 
         @Override
         public boolean append(long offset, DirectBuffer src, int index, int length) {
-            if (released || end >= 0) {
-                complain(released ? "append after release" : "append to generation " + generation
-                    + " after a newer generation started");
+            if (released || end >= 0 || s.file == null) {
+                complain(released ? "append after release" : end >= 0 ? "append to generation " + generation
+                    + " after a newer generation started" : "append after the store was closed");
                 return false;
             }
             long held = s.written - start;
