@@ -1,0 +1,100 @@
+package io.tailwire.server;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * Pure checks of agent ids and source paths (wire-spec.md 3 and 6.2), before any file is touched.
+ * Symbolic-link containment needs the file system and lives in {@link OutputStore}.
+ */
+public final class OutputPaths {
+    public static final int MAX_PATH_BYTES = 4096;
+    public static final int MAX_SEGMENT_BYTES = 255;
+    public static final int MAX_AGENT_ID = 64;
+    /** First segment reserved for the store's own metadata under OUT/agent_id. */
+    public static final String META_DIR = ".tailwire";
+
+    private OutputPaths() {
+    }
+
+    /** Null if the agent id is acceptable, else why not. */
+    public static String checkAgentId(String agentId) {
+        if (agentId == null || agentId.isEmpty() || agentId.length() > MAX_AGENT_ID) {
+            return "agent id must be 1.." + MAX_AGENT_ID + " characters";
+        }
+        if (agentId.equals(".") || agentId.equals("..")) {
+            return "agent id must not be '.' or '..'";
+        }
+        for (int i = 0; i < agentId.length(); i++) {
+            char c = agentId.charAt(i);
+            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+                || c == '.' || c == '_' || c == '-';
+            if (!ok) {
+                return "agent id may contain only A-Z a-z 0-9 . _ -";
+            }
+        }
+        return null;
+    }
+
+    /** Null if the source path is acceptable as a name, else why not. */
+    public static String checkSourcePath(String path) {
+        if (path == null || path.isEmpty() || path.charAt(0) != '/') {
+            return "path must be absolute";
+        }
+        if (path.getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            return "path longer than " + MAX_PATH_BYTES + " bytes";
+        }
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c < 0x20 || c == 0x7F) {
+                return "path contains a NUL or control character";
+            }
+            if (Character.isSurrogate(c)) {
+                // Only a well-formed pair is a character; a lone half cannot be a file name.
+                if (!Character.isHighSurrogate(c) || i + 1 >= path.length()
+                    || !Character.isLowSurrogate(path.charAt(i + 1))) {
+                    return "path is not valid Unicode";
+                }
+                i++;
+            }
+        }
+        int from = 1;
+        boolean first = true;
+        while (true) {
+            int slash = path.indexOf('/', from);
+            String seg = slash < 0 ? path.substring(from) : path.substring(from, slash);
+            if (seg.isEmpty()) {
+                return "path has an empty segment";
+            }
+            if (seg.equals(".") || seg.equals("..")) {
+                return "path has a '.' or '..' segment";
+            }
+            if (seg.getBytes(StandardCharsets.UTF_8).length > MAX_SEGMENT_BYTES) {
+                return "path segment longer than " + MAX_SEGMENT_BYTES + " bytes";
+            }
+            // Ignoring case also keeps case-insensitive file systems from mapping a path onto it.
+            if (first && seg.equalsIgnoreCase(META_DIR)) {
+                return "path must not start with /" + META_DIR + " (reserved for server metadata)";
+            }
+            first = false;
+            if (slash < 0) {
+                return null;
+            }
+            from = slash + 1;
+        }
+    }
+
+    /** OUT/agent_id/segments...; only for names that passed both checks. */
+    public static Path outputFile(Path agentDir, String path) {
+        Path p = agentDir;
+        int from = 1;
+        while (true) {
+            int slash = path.indexOf('/', from);
+            p = p.resolve(slash < 0 ? path.substring(from) : path.substring(from, slash));
+            if (slash < 0) {
+                return p;
+            }
+            from = slash + 1;
+        }
+    }
+}

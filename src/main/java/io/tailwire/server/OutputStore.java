@@ -1,0 +1,818 @@
+package io.tailwire.server;
+
+import io.tailwire.engine.StoredStream;
+import io.tailwire.engine.StreamStore;
+import io.tailwire.io.Fs;
+import io.tailwire.io.FsFile;
+import io.tailwire.proto.FileIdentity;
+import io.tailwire.proto.GenerationEntry;
+import io.tailwire.proto.GenerationIndex;
+import io.tailwire.proto.StreamOpen;
+import io.tailwire.proto.StreamStatus;
+import org.agrona.DirectBuffer;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The server's storage: one output file per (agent, source path) under OUT, holding all generations of
+ * that path back to back, plus a generation index per path in OUT/agent_id/.tailwire/ (wire-spec.md 6).
+ *
+ * <p>Threads: {@link #open}, {@link StoredStream#append}, {@link StoredStream#release} and {@link #close}
+ * belong to one engine thread. {@link #syncDirty} belongs to one writer thread (group commit).
+ * {@link StoredStream#held}, {@link StoredStream#durable} and the metric getters may be read from any
+ * thread. Append takes no lock: it writes, publishes the new end in a volatile and queues the file
+ * once per sync interval; the writer snapshots that end, forces, then publishes it as durable. A
+ * per-file lock only orders forcing against closing (eviction, open), never the data path.
+ */
+public final class OutputStore implements StreamStore, AutoCloseable {
+
+    /**
+     * @param maxStreams      live {@link StoredStream}s (opened, not released); beyond: TOO_MANY_STREAMS
+     * @param maxOpenFiles    output files held open; idle ones are closed least recently used first;
+     *                        when every open file has a live stream: TOO_MANY_STREAMS
+     * @param maxIndexEntries generations remembered per path (oldest dropped; only the newest matters
+     *                        to the protocol, the rest are for people reading the index)
+     */
+    public record Config(int maxStreams, int maxOpenFiles, int maxIndexEntries) {
+        /** Keep maxOpenFiles well below the process's open-file limit (ulimit -n). */
+        public static final Config DEFAULT = new Config(1000, 1000, 1024);
+
+        public Config {
+            if (maxStreams < 1 || maxOpenFiles < 1 || maxIndexEntries < 1) {
+                throw new IllegalArgumentException("limits must be positive");
+            }
+        }
+    }
+
+    static final int MAX_FINGERPRINT = 1024;
+
+    private final Fs fs;
+    private final Path out;
+    private final Config config;
+    private final Consumer<String> log;
+
+    // Engine thread only.
+    private final Map<Key, PathState> states = new HashMap<>();
+    /** States with no live stream, eldest first: the candidates for closing. */
+    private final LinkedHashMap<Key, PathState> idle = new LinkedHashMap<>();
+    private ByteBuffer scratch = ByteBuffer.allocateDirect(64 * 1024);
+    private final ByteBuffer fpBuf = ByteBuffer.allocate(MAX_FINGERPRINT);
+    private boolean closed;
+    private volatile Runnable onDirty = () -> { };
+
+    // Engine -> writer hand-off: each state is queued at most once (its dirty flag).
+    private final ConcurrentLinkedQueue<PathState> dirtyQueue = new ConcurrentLinkedQueue<>();
+    // Writer thread only: states whose force failed, retried on the next syncDirty.
+    private final ArrayList<PathState> retry = new ArrayList<>();
+
+    // Metrics. Single-writer volatiles are written by the engine thread only.
+    private volatile long bytesWritten;
+    private volatile long rejectedPaths;
+    private volatile int liveStreams;
+    private volatile int openFiles;
+    private final AtomicLong bytesDurable = new AtomicLong();
+    private final AtomicLong forces = new AtomicLong();
+    private final AtomicLong diskErrors = new AtomicLong();
+
+    /**
+     * @param fs  every file operation goes through it
+     * @param out the output directory OUT (created if absent)
+     * @param log receives one line per notable event (rejections, disk errors and recoveries); called on
+     *            the engine or the writer thread, so it must be thread-safe
+     */
+    public OutputStore(Fs fs, Path out, Config config, Consumer<String> log) throws IOException {
+        this.fs = fs;
+        this.out = out;
+        this.config = config;
+        this.log = log;
+        if (!fs.isDirectory(out)) {
+            fs.createDirectories(out);
+        }
+    }
+
+    /**
+     * Called on the engine thread when an output file goes from clean to dirty (at most once per file
+     * per {@link #syncDirty} round), e.g. to unpark the writer thread. Must be cheap and not block.
+     */
+    public void onDirty(Runnable listener) {
+        this.onDirty = listener;
+    }
+
+    // ---------------------------------------------------------------- open
+
+    @Override
+    public OpenResult open(String agentId, StreamOpen request) {
+        if (closed) {
+            return result(StreamStatus.STORAGE_ERROR, 0, 0, "store closed", null);
+        }
+        String why = OutputPaths.checkAgentId(agentId);
+        if (why == null) {
+            why = OutputPaths.checkSourcePath(request.getPath());
+        }
+        if (why != null) {
+            return reject(agentId, request.getPath(), why);
+        }
+        if (liveStreams >= config.maxStreams()) {
+            return result(StreamStatus.TOO_MANY_STREAMS, 0, 0,
+                "server holds " + config.maxStreams() + " streams", null);
+        }
+        Key key = new Key(agentId, request.getPath());
+        PathState s = states.get(key);
+        if (s == null) {
+            if (openFiles >= config.maxOpenFiles() && !evictOne()) {
+                return result(StreamStatus.TOO_MANY_STREAMS, 0, 0,
+                    "server has " + config.maxOpenFiles() + " output files in use", null);
+            }
+            try {
+                s = load(key);
+            } catch (BadPathException e) {
+                return reject(agentId, request.getPath(), e.getMessage());
+            } catch (InvalidPathException e) {
+                // Typically a name the JVM cannot encode: the server must run with a UTF-8 locale.
+                return reject(agentId, request.getPath(), "path cannot be represented on this file system");
+            } catch (IOException e) {
+                return storageError(key, "cannot open output", e);
+            }
+            states.put(key, s);
+            idle.put(key, s);
+            openFiles++;
+        }
+        try {
+            return bind(s, request);
+        } catch (IOException e) {
+            return storageError(key, "cannot open stream", e);
+        }
+    }
+
+    /** Applies wire-spec.md 6.1 to a loaded path. */
+    private OpenResult bind(PathState s, StreamOpen req) throws IOException {
+        long g = req.getGeneration();
+        GenerationEntry newest = s.newest();
+        if (newest == null) {
+            return startGeneration(s, g == 0 ? 1 : g, req);
+        }
+        long ng = newest.getGeneration();
+        if (g == 0) {
+            if (identityMatches(s, newest, req.getIdentity())) {
+                return resume(s, newest);
+            }
+            return startGeneration(s, ng + 1, req);
+        }
+        int cmp = Long.compareUnsigned(g, ng);
+        if (cmp == 0) {
+            return resume(s, newest);
+        }
+        if (cmp > 0) {
+            long heldPrev = s.written - newest.getStart();
+            if (Long.compareUnsigned(g, ng + 1) == 0 && req.getPreviousGenerationLength() != heldPrev) {
+                log.accept("store: " + s.key + ": agent says generation " + ng + " ended at "
+                    + Long.toUnsignedString(req.getPreviousGenerationLength()) + " bytes, server holds "
+                    + heldPrev);
+            }
+            return startGeneration(s, g, req);
+        }
+        return result(StreamStatus.STALE_GENERATION, 0, ng,
+            "server holds newer generation " + Long.toUnsignedString(ng), null);
+    }
+
+    private OpenResult resume(PathState s, GenerationEntry e) throws IOException {
+        forceNow(s); // the resume offset we announce must be durable
+        Stream st = attach(s, e.getGeneration(), e.getStart());
+        return result(StreamStatus.OK, s.written - e.getStart(), e.getGeneration(), "", st);
+    }
+
+    private OpenResult startGeneration(PathState s, long gen, StreamOpen req) throws IOException {
+        // Bytes past `written` can only be the remains of a failed write: cut them before they become
+        // part of the new generation.
+        if (s.file.size() > s.written) {
+            s.file.truncate(s.written);
+            s.file.force();
+            forces.incrementAndGet();
+        }
+        forceNow(s); // the start recorded below must not lie beyond the durable end of the output
+        long start = s.written;
+        ArrayList<GenerationEntry> next = new ArrayList<>(s.entries);
+        next.add(GenerationEntry.newBuilder().setGeneration(gen).setIdentity(req.getIdentity())
+            .setStart(start).build());
+        while (next.size() > config.maxIndexEntries()) {
+            next.remove(0);
+        }
+        writeIndex(s, next);
+        s.entries = next;
+        for (Stream h : s.handles) {
+            if (h.end < 0) {
+                h.end = start; // older generation: fixed from now on
+            }
+        }
+        Stream st = attach(s, gen, start);
+        return result(StreamStatus.OK, 0, gen, "", st);
+    }
+
+    /**
+     * wire-spec.md 6.1, generation 0: same device and inode, and the same first bytes. When the agent's
+     * fingerprint covers a different length than the one recorded, the server hashes what it holds.
+     */
+    private boolean identityMatches(PathState s, GenerationEntry e, FileIdentity id) throws IOException {
+        FileIdentity st = e.getIdentity();
+        if (st.getDevice() != id.getDevice() || st.getInode() != id.getInode()) {
+            return false;
+        }
+        if (st.getFingerprintLength() == id.getFingerprintLength() && st.getFingerprint() == id.getFingerprint()) {
+            return true;
+        }
+        int len = id.getFingerprintLength();
+        long held = s.written - e.getStart();
+        if (len < 0 || len > MAX_FINGERPRINT || held < len) {
+            return false; // cannot verify: a new generation may repeat bytes but never mixes files
+        }
+        if (len < MAX_FINGERPRINT && held > len) {
+            return false; // the agent's file is now shorter than what we hold of it: truncated
+        }
+        fpBuf.clear().limit(len);
+        long pos = e.getStart();
+        while (fpBuf.hasRemaining()) {
+            int n = s.file.read(fpBuf, pos);
+            if (n < 0) {
+                return false;
+            }
+            pos += n;
+        }
+        return Fnv1a.hash(fpBuf.array(), 0, len) == id.getFingerprint();
+    }
+
+    private Stream attach(PathState s, long gen, long start) {
+        Stream st = new Stream(s, gen, start);
+        s.handles.add(st);
+        if (s.handles.size() == 1) {
+            idle.remove(s.key);
+        }
+        liveStreams++;
+        return st;
+    }
+
+    private OpenResult reject(String agentId, String path, String why) {
+        rejectedPaths++;
+        log.accept("store: refused path " + quote(path) + " from agent " + quote(agentId) + ": " + why);
+        return result(StreamStatus.BAD_PATH, 0, 0, why, null);
+    }
+
+    private OpenResult storageError(Key key, String what, IOException e) {
+        diskErrors.incrementAndGet();
+        log.accept("store: " + key + ": " + what + ": " + e);
+        return result(StreamStatus.STORAGE_ERROR, 0, 0, what + ": " + e.getMessage(), null);
+    }
+
+    private static OpenResult result(StreamStatus status, long resume, long gen, String msg, StoredStream st) {
+        return new OpenResult(status, resume, gen, msg, st);
+    }
+
+    // ---------------------------------------------------------------- loading a path
+
+    private static final class BadPathException extends IOException {
+        BadPathException(String message) {
+            super(message);
+        }
+    }
+
+    /** Validates the path against the disk, creates directories, opens the output, reads the index. */
+    private PathState load(Key key) throws IOException {
+        Path agentDir = out.resolve(key.agentId);
+        ensureDir(agentDir, out);
+        Path agentReal = fs.realPath(agentDir);
+        Path target = OutputPaths.outputFile(agentDir, key.path);
+        Path parent = target.getParent();
+
+        // Deepest existing directory: it must already resolve inside OUT/agent_id, before we create anything.
+        Path existing = parent;
+        while (!existing.equals(agentDir) && !fs.isDirectory(existing)) {
+            existing = existing.getParent();
+        }
+        if (!fs.realPath(existing).startsWith(agentReal)) {
+            throw new BadPathException("path resolves outside the agent's output directory");
+        }
+        List<Path> missing = new ArrayList<>();
+        for (Path p = parent; !p.equals(existing); p = p.getParent()) {
+            missing.add(0, p);
+        }
+        for (Path dir : missing) {
+            if (existsNoFollow(dir)) {
+                throw new BadPathException("path conflicts with an existing file");
+            }
+            fs.createDirectories(dir);
+            fs.forceDirectory(dir.getParent());
+        }
+        if (!fs.realPath(parent).startsWith(agentReal)) {
+            throw new BadPathException("path resolves outside the agent's output directory");
+        }
+        if (fs.isDirectory(target)) {
+            throw new BadPathException("path conflicts with an existing directory");
+        }
+        boolean existed = fs.key(target) != null;
+        if (existed) {
+            if (!fs.realPath(target).startsWith(agentReal)) {
+                throw new BadPathException("path resolves outside the agent's output directory");
+            }
+        } else if (existsNoFollow(target)) {
+            // A name that is listed but cannot be followed is a dangling symbolic link: opening it
+            // would create its target, wherever that is.
+            throw new BadPathException("path is a dangling symbolic link");
+        }
+
+        Path metaDir = agentDir.resolve(OutputPaths.META_DIR);
+        ensureDir(metaDir, agentDir);
+        Path indexPath = metaDir.resolve(indexName(key.path));
+        List<GenerationEntry> entries = readIndex(indexPath, key.path);
+
+        FsFile file = fs.openWrite(target);
+        try {
+            if (!existed) {
+                fs.forceDirectory(parent);
+            }
+            // After a restart what the file holds once forced is the truth (wire-spec.md 6.1).
+            file.force();
+            forces.incrementAndGet();
+            long len = file.size();
+            PathState s = new PathState(key, metaDir, indexPath, file, len);
+            s.entries = new ArrayList<>(entries);
+            clampStarts(s, len);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Generations are recorded only after the output is forced, so no start can lie past the end of
+     * the file. If one does anyway (the disk lied), it starts at the end: nothing is written twice.
+     */
+    private void clampStarts(PathState s, long len) throws IOException {
+        boolean changed = false;
+        ArrayList<GenerationEntry> fixed = new ArrayList<>(s.entries.size());
+        for (GenerationEntry e : s.entries) {
+            if (e.getStart() > len) {
+                log.accept("store: " + s.key + ": index says generation " + e.getGeneration() + " starts at "
+                    + e.getStart() + " but the output holds only " + len + " bytes; starting it at the end");
+                e = e.toBuilder().setStart(len).build();
+                changed = true;
+            }
+            fixed.add(e);
+        }
+        if (changed) {
+            writeIndex(s, fixed);
+            s.entries = fixed;
+        }
+    }
+
+    private void ensureDir(Path dir, Path parent) throws IOException {
+        if (!fs.isDirectory(dir)) {
+            fs.createDirectories(dir);
+            fs.forceDirectory(parent);
+        }
+    }
+
+    /** True if anything (even a symbolic link to nowhere) has this name. */
+    private boolean existsNoFollow(Path p) throws IOException {
+        return fs.key(p) != null || fs.list(p.getParent()).contains(p);
+    }
+
+    static String indexName(String path) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder(68);
+            for (byte b : h) {
+                sb.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
+            }
+            return sb.append(".idx").toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private List<GenerationEntry> readIndex(Path indexPath, String path) throws IOException {
+        FsFile f = fs.openRead(indexPath);
+        if (f == null) {
+            return List.of();
+        }
+        try {
+            long size = f.size();
+            if (size > 64L << 20) {
+                throw new IOException("generation index " + indexPath + " is implausibly large");
+            }
+            ByteBuffer buf = ByteBuffer.allocate((int) size);
+            long pos = 0;
+            while (buf.hasRemaining()) {
+                int n = f.read(buf, pos);
+                if (n < 0) {
+                    break;
+                }
+                pos += n;
+            }
+            GenerationIndex idx = GenerationIndex.parseFrom(buf.flip());
+            if (!idx.getPath().equals(path)) {
+                throw new IOException("generation index " + indexPath + " belongs to " + quote(idx.getPath()));
+            }
+            return idx.getGenerationsList();
+        } finally {
+            f.close();
+        }
+    }
+
+    /** Temp file, force, rename, force directory: the index is either the old one or the new one. */
+    private void writeIndex(PathState s, List<GenerationEntry> entries) throws IOException {
+        byte[] bytes = GenerationIndex.newBuilder().setPath(s.key.path).addAllGenerations(entries).build()
+            .toByteArray();
+        Path tmp = s.indexPath.resolveSibling(s.indexPath.getFileName() + ".tmp");
+        FsFile f = fs.openWrite(tmp);
+        try {
+            f.truncate(0);
+            f.write(ByteBuffer.wrap(bytes), 0);
+            f.force();
+        } finally {
+            f.close();
+        }
+        fs.rename(tmp, s.indexPath);
+        fs.forceDirectory(s.metaDir);
+        forces.incrementAndGet();
+    }
+
+    // ---------------------------------------------------------------- closing idle files
+
+    /** Closes the least recently used idle output file; false if every open file has a live stream. */
+    private boolean evictOne() {
+        // First choice: a clean file the writer is not touching; no fsync on the engine thread.
+        for (Iterator<PathState> it = idle.values().iterator(); it.hasNext(); ) {
+            PathState s = it.next();
+            if (s.dirty.get() || s.written != s.durableEnd.get() || !s.lock.tryLock()) {
+                continue;
+            }
+            try {
+                closeFile(s);
+            } finally {
+                s.lock.unlock();
+            }
+            it.remove();
+            states.remove(s.key);
+            return true;
+        }
+        // Otherwise force the eldest idle file here: opening may block briefly.
+        for (Iterator<PathState> it = idle.values().iterator(); it.hasNext(); ) {
+            PathState s = it.next();
+            s.lock.lock();
+            try {
+                forceLocked(s);
+                closeFile(s);
+            } catch (IOException e) {
+                diskErrors.incrementAndGet();
+                log.accept("store: " + s.key + ": cannot force idle output before closing it: " + e);
+                continue;
+            } finally {
+                s.lock.unlock();
+            }
+            it.remove();
+            states.remove(s.key);
+            return true;
+        }
+        return false;
+    }
+
+    /** Caller holds the lock and knows the file is clean. */
+    private void closeFile(PathState s) {
+        try {
+            s.file.close();
+        } catch (IOException e) {
+            log.accept("store: " + s.key + ": close failed: " + e);
+        }
+        s.file = null;
+        openFiles--;
+    }
+
+    // ---------------------------------------------------------------- forcing
+
+    /** Engine thread: forces now if anything is unforced. */
+    private void forceNow(PathState s) throws IOException {
+        s.lock.lock();
+        try {
+            forceLocked(s);
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /** Forces the file if bytes were written since the last force; true if it did. */
+    private boolean forceLocked(PathState s) throws IOException {
+        FsFile f = s.file;
+        if (f == null) {
+            return false; // closed while queued: it was clean when closed
+        }
+        long w = s.written; // snapshot before forcing: only what was written before is durable after
+        if (w <= s.durableEnd.get()) {
+            return false;
+        }
+        f.force();
+        forces.incrementAndGet();
+        long old = s.durableEnd.getAndAccumulate(w, Math::max);
+        if (w > old) {
+            bytesDurable.addAndGet(w - old);
+        }
+        return true;
+    }
+
+    /**
+     * Group commit, for the writer thread (or the simulator): forces every output file written since its
+     * last force and advances the durable length of its streams. Files whose force fails stay pending
+     * and are retried by the next call. Returns the number of files forced.
+     */
+    public int syncDirty() {
+        int forced = 0;
+        int pending = retry.size();
+        for (int i = 0; i < pending; i++) {
+            forced += syncOne(retry.get(i));
+        }
+        retry.subList(0, pending).clear();
+        PathState s;
+        while ((s = dirtyQueue.poll()) != null) {
+            forced += syncOne(s);
+        }
+        return forced;
+    }
+
+    private int syncOne(PathState s) {
+        s.dirty.set(false); // before the snapshot, so an append after it queues the file again
+        s.lock.lock();
+        try {
+            boolean did = forceLocked(s);
+            if (s.forceFailing) {
+                s.forceFailing = false;
+                log.accept("store: " + s.key + ": forcing output works again");
+            }
+            return did ? 1 : 0;
+        } catch (IOException e) {
+            diskErrors.incrementAndGet();
+            if (!s.forceFailing) {
+                s.forceFailing = true;
+                log.accept("store: " + s.key + ": cannot force output (will retry): " + e);
+            }
+            if (s.dirty.compareAndSet(false, true)) {
+                retry.add(s);
+            }
+            return 0;
+        } finally {
+            s.lock.unlock();
+        }
+    }
+
+    /** Engine thread, after the writer thread has stopped: forces and closes every output file. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (PathState s : states.values()) {
+            s.lock.lock();
+            try {
+                forceLocked(s);
+            } catch (IOException e) {
+                diskErrors.incrementAndGet();
+                log.accept("store: " + s.key + ": cannot force output at close: " + e);
+            } finally {
+                s.lock.unlock();
+            }
+            try {
+                s.file.close();
+            } catch (IOException e) {
+                log.accept("store: " + s.key + ": close failed: " + e);
+            }
+            s.file = null;
+        }
+        states.clear();
+        idle.clear();
+        openFiles = 0;
+    }
+
+    // ---------------------------------------------------------------- metrics
+
+    /** Bytes appended to output files by this process. */
+    public long bytesWritten() {
+        return bytesWritten;
+    }
+
+    /** Bytes appended by this process that have since been forced. */
+    public long bytesDurable() {
+        return bytesDurable.get();
+    }
+
+    /** Written but not yet forced: what the disk has not caught up with (for the receive window). */
+    public long unsyncedBytes() {
+        return Math.max(0, bytesWritten - bytesDurable.get());
+    }
+
+    /** fsync calls (output files, index files and directories counted once per index update). */
+    public long forces() {
+        return forces.get();
+    }
+
+    /** Failed writes, forces and opens. */
+    public long diskErrors() {
+        return diskErrors.get();
+    }
+
+    /** STREAM_OPENs refused with BAD_PATH. */
+    public long rejectedPaths() {
+        return rejectedPaths;
+    }
+
+    public int liveStreams() {
+        return liveStreams;
+    }
+
+    public int openFiles() {
+        return openFiles;
+    }
+
+    // ---------------------------------------------------------------- state
+
+    private record Key(String agentId, String path) {
+        @Override
+        public String toString() {
+            return agentId + ":" + quote(path);
+        }
+    }
+
+    private static final class PathState {
+        final Key key;
+        final Path metaDir;
+        final Path indexPath;
+        final ReentrantLock lock = new ReentrantLock();
+        final AtomicBoolean dirty = new AtomicBoolean();
+        /** Durable end of the output file (absolute offset); advanced only after a force. */
+        final AtomicLong durableEnd;
+        /** End of the output as written (absolute); single writer: the engine thread. */
+        volatile long written;
+        /** Set and cleared under the lock on the engine thread; the writer reads it under the lock. */
+        FsFile file;
+        // Engine thread only.
+        ArrayList<GenerationEntry> entries = new ArrayList<>();
+        final ArrayList<Stream> handles = new ArrayList<>(2);
+        boolean writeFailing;
+        // Writer thread only.
+        boolean forceFailing;
+
+        PathState(Key key, Path metaDir, Path indexPath, FsFile file, long length) {
+            this.key = key;
+            this.metaDir = metaDir;
+            this.indexPath = indexPath;
+            this.file = file;
+            this.written = length;
+            this.durableEnd = new AtomicLong(length);
+        }
+
+        GenerationEntry newest() {
+            return entries.isEmpty() ? null : entries.get(entries.size() - 1);
+        }
+    }
+
+    private final class Stream implements StoredStream {
+        final PathState s;
+        final long generation;
+        final long start;
+        /** Absolute end once a newer generation started; -1 while this is the newest. */
+        volatile long end = -1;
+        boolean released;
+        boolean complained;
+
+        Stream(PathState s, long generation, long start) {
+            this.s = s;
+            this.generation = generation;
+            this.start = start;
+        }
+
+        @Override
+        public long held() {
+            long e = end;
+            return (e >= 0 ? e : s.written) - start;
+        }
+
+        @Override
+        public long durable() {
+            long h = held();
+            long d = s.durableEnd.get() - start;
+            return Math.max(0, Math.min(d, h));
+        }
+
+        @Override
+        public boolean append(long offset, DirectBuffer src, int index, int length) {
+            if (released || end >= 0 || s.file == null) {
+                complain(released ? "append after release" : end >= 0 ? "append to generation " + generation
+                    + " after a newer generation started" : "append after the store was closed");
+                return false;
+            }
+            long held = s.written - start;
+            if (offset < 0 || length < 0 || offset > held) {
+                complain("gap: append at offset " + offset + " but only " + held + " bytes held");
+                return false;
+            }
+            long skip = held - offset; // already held: never written twice
+            if (skip >= length) {
+                return true;
+            }
+            int n = (int) (length - skip);
+            ByteBuffer bb = scratch(n);
+            src.getBytes(index + (int) skip, bb, 0, n);
+            bb.limit(n).position(0);
+            long at = s.written;
+            try {
+                s.file.write(bb, at);
+            } catch (IOException e) {
+                diskErrors.incrementAndGet();
+                if (!s.writeFailing) {
+                    s.writeFailing = true;
+                    log.accept("store: " + s.key + ": cannot write output (will retry): " + e);
+                }
+                try {
+                    s.file.truncate(at); // drop any partial write so the file ends where we think
+                } catch (IOException ignored) {
+                    // Harmless if it stays: bytes past `written` are overwritten or cut before use.
+                }
+                return false;
+            }
+            s.written = at + n;
+            bytesWritten += n;
+            if (s.writeFailing) {
+                s.writeFailing = false;
+                log.accept("store: " + s.key + ": writing output works again");
+            }
+            if (s.dirty.compareAndSet(false, true)) {
+                dirtyQueue.offer(s);
+                onDirty.run();
+            }
+            return true;
+        }
+
+        private void complain(String what) {
+            if (!complained) {
+                complained = true;
+                log.accept("store: " + s.key + " generation " + generation + ": " + what);
+            }
+        }
+
+        @Override
+        public void release() {
+            if (released) {
+                return;
+            }
+            released = true;
+            s.handles.remove(this);
+            liveStreams--;
+            if (s.handles.isEmpty() && s.file != null) {
+                idle.put(s.key, s);
+            }
+        }
+    }
+
+    private ByteBuffer scratch(int n) {
+        if (scratch.capacity() < n) {
+            scratch = ByteBuffer.allocateDirect(Math.max(n, scratch.capacity() * 2));
+        }
+        scratch.clear();
+        return scratch;
+    }
+
+    private static String quote(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        int max = Math.min(s.length(), 200);
+        for (int i = 0; i < max; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') {
+                sb.append(String.format("\\x%02x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        if (s.length() > max) {
+            sb.append("...");
+        }
+        return sb.append('"').toString();
+    }
+}
