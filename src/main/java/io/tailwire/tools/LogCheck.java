@@ -34,7 +34,8 @@ public final class LogCheck {
         @Parameter(names = "--first", description = "Number the sequence must start at")
         public long first = 1;
 
-        @Parameter(names = "--expect", description = "The sequence must end exactly at this number (0 = at whatever the highest is)")
+        @Parameter(names = "--expect", description = "The sequence must be exactly --first..N: a shorter tail is missing, higher "
+            + "numbers are reported (0 = end at whatever the highest number is)")
         public long expect = 0;
 
         @Parameter(names = "--compare", arity = 2, description = "SRC OUT: byte-compare two files and name the first differing line")
@@ -61,12 +62,13 @@ public final class LogCheck {
     /** Everything logcheck found. Ranges are sorted by number. */
     public record Report(long lines, long bytes, long first, long last, long distinct,
                          List<Range> missing, List<Range> duplicated, List<Range> outOfOrder, List<Range> belowFirst,
+                         List<Range> aboveExpect,
                          long malformed, List<String> malformedExamples,
                          long partialBytes, long partialSeq, long expectedFirst) {
         /** True when the numbers are exactly expectedFirst..last, each once, in order, with no malformed line. */
         public boolean ok() {
             return missing.isEmpty() && duplicated.isEmpty() && outOfOrder.isEmpty() && belowFirst.isEmpty()
-                && malformed == 0;
+                && aboveExpect.isEmpty() && malformed == 0;
         }
 
         public boolean hasPartial() {
@@ -85,6 +87,9 @@ public final class LogCheck {
             out.println("out of order (came after a higher number): " + describe(outOfOrder, false));
             if (!belowFirst.isEmpty()) {
                 out.println("below --first " + expectedFirst + ": " + describe(belowFirst, true));
+            }
+            if (!aboveExpect.isEmpty()) {
+                out.println("above --expect: " + describe(aboveExpect, false));
             }
             out.println("malformed: " + malformed);
             for (String ex : malformedExamples) {
@@ -107,10 +112,10 @@ public final class LogCheck {
                 n += (r.to - r.from + 1) * (counts ? r.count - 1 : 1);
             }
             StringBuilder sb = new StringBuilder();
-            sb.append(n).append(counts ? " extra: " : ": ");
             for (int i = 0; i < ranges.size(); i++) {
                 sb.append(i == 0 ? "" : ", ").append(ranges.get(i));
             }
+            sb.append(" (").append(n).append(counts ? " extra line" : " number").append(n == 1 ? ")" : "s)");
             return sb.toString();
         }
     }
@@ -309,7 +314,8 @@ public final class LogCheck {
         public Report finish(long expect) {
             long partialBytes = lineLen;
             long partialSeq = lineLen > 0 ? parse(prefix, prefixLen, lineLen, false) : -1;
-            long upper = Math.max(max, expect);
+            // With --expect the sequence is exactly first..expect: the tail is missing, anything above is extra.
+            long upper = expect > 0 ? expect : max;
             List<Range> missing = new ArrayList<>();
             if (upper >= firstExpected) {
                 int limit = (int) (upper - firstExpected + 1);
@@ -319,6 +325,13 @@ public final class LogCheck {
                     int stop = (j < 0 || j > limit) ? limit : j;
                     missing.add(new Range(firstExpected + i, firstExpected + stop - 1, 1));
                     i = stop >= limit ? limit : seen.nextClearBit(stop);
+                }
+            }
+            List<Range> above = new ArrayList<>();
+            if (expect > 0 && max > expect) {
+                int from = (int) Math.max(0, expect + 1 - firstExpected);
+                for (int i = seen.nextSetBit(from); i >= 0; i = seen.nextSetBit(i + 1)) {
+                    appendRange(above, firstExpected + i, 1);
                 }
             }
             List<Range> dups = new ArrayList<>();
@@ -342,7 +355,7 @@ public final class LogCheck {
                 i = j;
             }
             return new Report(lines, bytes - partialBytes, distinct > 0 ? min : 0, distinct > 0 ? max : 0, distinct,
-                missing, dups, ooo, belowRanges, malformed, List.copyOf(malformedExamples), partialBytes,
+                missing, dups, ooo, belowRanges, above, malformed, List.copyOf(malformedExamples), partialBytes,
                 partialSeq, firstExpected);
         }
 

@@ -72,6 +72,14 @@ class LogCheckTest {
     }
 
     @Test
+    void numbersAboveExpectAreReportedAndFailTheCheck() {
+        LogCheck.Report r = check("1 a\n2 a\n3 a\n5 a\n", 1, 2);
+        assertEquals(List.of(new LogCheck.Range(3, 3, 1), new LogCheck.Range(5, 5, 1)), r.aboveExpect());
+        assertTrue(r.missing().isEmpty());
+        assertFalse(r.ok());
+    }
+
+    @Test
     void emptyInputIsTheEmptySequenceUnlessExpectSaysOtherwise() {
         assertTrue(check("", 1, 0).ok());
         assertFalse(check("", 1, 2).ok());
