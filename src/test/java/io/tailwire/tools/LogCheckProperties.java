@@ -31,7 +31,7 @@ class LogCheckProperties {
 
     static Damaged damage(long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        long n = 1 + r.nextInt(3000);
+        long n = 1 + r.nextInt(2000);
         TreeSet<Long> removed = new TreeSet<>();
         TreeMap<Long, Integer> dups = new TreeMap<>();
         TreeSet<Long> moved = new TreeSet<>();
@@ -122,7 +122,7 @@ class LogCheckProperties {
         return c.finish(expect);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 40)
     void reportsExactlyTheRemovedDuplicatedAndMovedNumbers(@ForAll long seed) {
         Damaged d = damage(seed);
         byte[] data = render(d.lines(), new SplittableRandom(seed + 1));

@@ -104,8 +104,9 @@ class LogGenTest {
         }
     }
 
-    private void rotationConcatenatesToOneToN(LogGen.RotateMode mode) throws IOException {
+    private void rotationConcatenatesToOneToN(LogGen.RotateMode mode, int batch) throws IOException {
         LogGen.Options o = opts("app.log", 1000, 5);
+        o.batch = batch;
         o.rotateEvery = 97;
         o.rotateMode = mode;
         LogGen.Result res = LogGen.generate(o);
@@ -122,12 +123,27 @@ class LogGenTest {
 
     @Test
     void renameRotationFilesConcatenateToOneToN() throws IOException {
-        rotationConcatenatesToOneToN(LogGen.RotateMode.rename);
+        rotationConcatenatesToOneToN(LogGen.RotateMode.rename, 1);
     }
 
     @Test
     void copytruncateRotationFilesConcatenateToOneToN() throws IOException {
-        rotationConcatenatesToOneToN(LogGen.RotateMode.copytruncate);
+        rotationConcatenatesToOneToN(LogGen.RotateMode.copytruncate, 1);
+    }
+
+    @Test
+    void batchedWritesRotateAtTheSameLinesAsSingleWrites() throws IOException {
+        // 10 does not divide 97: a batch is cut short at each rotation.
+        rotationConcatenatesToOneToN(LogGen.RotateMode.copytruncate, 10);
+    }
+
+    @Test
+    void batchingDoesNotChangeTheBytes() throws IOException {
+        LogGen.generate(opts("one.log", 777, 9));
+        LogGen.Options b = opts("many.log", 777, 9);
+        b.batch = 50;
+        LogGen.generate(b);
+        assertArrayEquals(Files.readAllBytes(dir.resolve("one.log")), Files.readAllBytes(dir.resolve("many.log")));
     }
 
     @Test
