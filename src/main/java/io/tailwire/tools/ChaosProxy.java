@@ -105,7 +105,9 @@ public final class ChaosProxy {
     private final Map<SocketAddress, Session> sessions = new HashMap<>();
     private final PrintStream out;
     private volatile boolean stop;
-    private Selector selector;
+    private volatile Selector selector;
+    private volatile InetSocketAddress boundAddress;
+    private final CountDownLatch bound = new CountDownLatch(1);
     private long startNanos;
 
     ChaosProxy(Options o, InetSocketAddress listen, InetSocketAddress upstream, ChaosConfig faults, PrintStream out) {
@@ -160,11 +162,7 @@ public final class ChaosProxy {
         ChaosProxy proxy = new ChaosProxy(o, listen, upstream, faults, out);
         CountDownLatch summarized = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
-            proxy.stop = true;
-            Selector s = proxy.selector;
-            if (s != null) {
-                s.wakeup();
-            }
+            proxy.requestStop();
             try {
                 // Wait until the loop has stopped and printed its summary, so the JVM does not exit before.
                 summarized.await(2, TimeUnit.SECONDS);
@@ -235,7 +233,7 @@ public final class ChaosProxy {
         return Math.round(ms * 1e6);
     }
 
-    private void runLoop() throws IOException {
+    void runLoop() throws IOException {
         selector = Selector.open();
         try (Selector sel = selector; DatagramChannel listen = DatagramChannel.open()) {
             listen.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
@@ -243,6 +241,8 @@ public final class ChaosProxy {
             listen.bind(listenAddr);
             listen.configureBlocking(false);
             listen.register(sel, SelectionKey.OP_READ, null);
+            boundAddress = (InetSocketAddress) listen.getLocalAddress();
+            bound.countDown();
             out.printf("%s: %s -> %s, seed %d%n", PROGRAM, listen.getLocalAddress(), upstreamAddr, opts.seed);
             out.flush();
             ByteBuffer buf = ByteBuffer.allocateDirect(65536);
@@ -288,6 +288,21 @@ public final class ChaosProxy {
             for (Session s : sessions.values()) {
                 s.upstream.close();
             }
+        }
+    }
+
+    /** The address actually listened on (port 0 resolved), once the loop has bound it; null on timeout. */
+    InetSocketAddress awaitBound(long timeoutMs) throws InterruptedException {
+        bound.await(timeoutMs, TimeUnit.MILLISECONDS);
+        return boundAddress;
+    }
+
+    /** Asks the loop to stop; it prints nothing itself (run() prints the summary). */
+    void requestStop() {
+        stop = true;
+        Selector s = selector;
+        if (s != null) {
+            s.wakeup();
         }
     }
 
