@@ -17,7 +17,7 @@ if [ ! -f "$MAIN_JAR" ]; then
 fi
 # Rebuild the benchmark jar when it is missing or older than its sources or the main jar.
 if [ ! -f "$BENCH_JAR" ] || [ -n "$(find "$BENCH/src" "$BENCH/pom.xml" "$MAIN_JAR" -newer "$BENCH_JAR" -print -quit)" ]; then
-  mvn -B -q -f "$BENCH/pom.xml" package
+  mvn -B -q -f "$BENCH/pom.xml" package >&2
 fi
 CP="$BENCH_JAR:$MAIN_JAR"
 JAVA=(java ${TAILWIRE_BENCH_JAVA_OPTS:-} -cp "$CP")
