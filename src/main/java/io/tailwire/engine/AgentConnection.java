@@ -194,6 +194,15 @@ public final class AgentConnection {
         return bytesInFlight;
     }
 
+    /** The receiver window the sender currently obeys (from WELCOME, then the newest ACK). */
+    public long peerWindow() {
+        return peerWindow;
+    }
+
+    public long congestionWindow() {
+        return cc == null ? 0 : cc.window();
+    }
+
     /** Nothing queued or unacknowledged. */
     public boolean allAcked() {
         return base == nextPn;
