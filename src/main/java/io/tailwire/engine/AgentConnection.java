@@ -376,6 +376,10 @@ public final class AgentConnection {
             dropped++;
             return;
         }
+        if (type == Wire.TYPE_CLOSE && connId != 0) {
+            dropped++; // meant for an earlier connection from this address (e.g. REPLACED)
+            return;
+        }
         MessageLite body = ControlCodec.decodeBody(type, buf, index, length);
         if (body == null) {
             dropped++;

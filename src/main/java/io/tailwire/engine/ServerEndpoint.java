@@ -101,6 +101,7 @@ public final class ServerEndpoint {
         long echoArrivalNs;
         long lastAdvertisedWindow;
         boolean durableDirty;
+        boolean closeCheck;
         long stalledUntilNs = Long.MAX_VALUE;
 
         Conn(long id, String agentId, InetSocketAddress address, long clientNonce, byte[] welcome, int maxDatagram,
@@ -554,10 +555,7 @@ public final class ServerEndpoint {
             for (int k = 0; k < conns.size(); k++) {
                 Conn c = conns.get(k);
                 c.durableDirty = true;
-                answerCloses(c);
-            }
-            if (!replies.isEmpty()) {
-                return sendReply(out);
+                c.closeCheck = c.pendingCloses > 0;
             }
         }
         int n = conns.size();
@@ -581,9 +579,18 @@ public final class ServerEndpoint {
                 return sendReply(out);
             }
             if (ackDue(c, nowNs)) {
+                // The ACK (with durable entries) goes before any STREAM_CLOSED it makes possible.
                 roundRobin = idx + 1;
                 lastDestination = c.address;
                 return writeAck(c, out, nowNs);
+            }
+            if (c.closeCheck) {
+                c.closeCheck = false;
+                answerCloses(c);
+                if (!replies.isEmpty()) {
+                    roundRobin = idx;
+                    return sendReply(out);
+                }
             }
         }
         if (!replies.isEmpty()) {
@@ -662,7 +669,7 @@ public final class ServerEndpoint {
         long d = Long.MAX_VALUE;
         for (int k = 0; k < conns.size(); k++) {
             Conn c = conns.get(k);
-            if (c.ackNow || c.durableDirty) {
+            if (c.ackNow || c.durableDirty || c.closeCheck) {
                 return Long.MIN_VALUE;
             }
             long mps = c.maxDatagram - Wire.DATA_HEADER_LENGTH;

@@ -94,6 +94,10 @@ final class Harness implements AgentEvents {
             sentByAgent.add(b);
             if (b[1] == Wire.TYPE_DATA && agent.bytesInFlight() > agent.peerWindow()) {
                 windowViolations++;
+                if (System.getenv("HDEBUG") != null) {
+                    System.err.println("violation at " + now + " inflight=" + agent.bytesInFlight() + " win="
+                        + agent.peerWindow() + " stats=" + agent.stats());
+                }
             }
             emit(true, b);
         }
