@@ -249,20 +249,21 @@ public final class Tailer implements Closeable {
             truncated(g, now);
             return true;
         }
-        boolean grew = sz > g.size;
-        if (grew && g.identity.getFingerprintLength() < FileIdentities.FINGERPRINT_MAX) {
-            // Re-take the fingerprint over the longer prefix, checking the old prefix is unchanged.
-            if (!FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
-                truncated(g, now);
-                return true;
-            }
+        if (sz == g.size) {
+            return false;
+        }
+        // Growth is only ours if the first bytes are unchanged: a truncation that regrew past the old
+        // length between two scans must not count the new bytes as this generation's (or as lost).
+        if (!FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
+            truncated(g, now);
+            return true;
+        }
+        if (g.identity.getFingerprintLength() < FileIdentities.FINGERPRINT_MAX) {
             g.identity = FileIdentities.of(g.handle, scratch);
         }
-        if (grew) {
-            g.size = sz;
-            g.lastChangeNanos = now;
-        }
-        return grew;
+        g.size = sz;
+        g.lastChangeNanos = now;
+        return true;
     }
 
     /**
