@@ -38,6 +38,7 @@ public final class Generation {
     long lastChangeNanos;
     long rotatedAtNanos;
     long lastReadSeq;
+    long lastVerifyNanos;
     boolean numberConfirmed;
     /** A read saw the first bytes change: the next scan treats it as a truncation. */
     boolean suspect;
@@ -50,6 +51,7 @@ public final class Generation {
         this.handle = handle;
         this.state = state;
         this.lastChangeNanos = now;
+        this.lastVerifyNanos = now;
     }
 
     /** Source path as sent in STREAM_OPEN. */

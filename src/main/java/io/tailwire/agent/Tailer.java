@@ -35,6 +35,11 @@ import java.util.function.Consumer;
  * next one becomes the head when the runtime reports the head's stream closed ({@link #closed}).
  */
 public final class Tailer implements Closeable {
+    /**
+     * An unchanged size is re-checked against the fingerprint this often, so content rewritten to the
+     * very same length (copytruncate, then exactly as many bytes) is still noticed.
+     */
+    static final long VERIFY_INTERVAL_NANOS = 1_000_000_000L;
     private final Fs fs;
     private final TailerConfig config;
     private final Consumer<TailEvent> events;
@@ -171,7 +176,7 @@ public final class Tailer implements Closeable {
 
     private boolean scanTrack(PathTrack t, long now) throws IOException {
         boolean changed = false;
-        for (Generation g : t.gens) {
+        for (Generation g : new ArrayList<>(t.gens)) { // a truncated rotated file inserts a generation
             if (g.state == State.ROTATED) {
                 changed |= checkRotated(g, now);
             }
@@ -249,14 +254,18 @@ public final class Tailer implements Closeable {
             truncated(g, now);
             return true;
         }
-        if (sz == g.size) {
+        if (sz == g.size && now - g.lastVerifyNanos < VERIFY_INTERVAL_NANOS) {
             return false;
         }
+        g.lastVerifyNanos = now;
         // Growth is only ours if the first bytes are unchanged: a truncation that regrew past the old
         // length between two scans must not count the new bytes as this generation's (or as lost).
         if (!FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
             truncated(g, now);
             return true;
+        }
+        if (sz == g.size) {
+            return false;
         }
         if (g.identity.getFingerprintLength() < FileIdentities.FINGERPRINT_MAX) {
             g.identity = FileIdentities.of(g.handle, scratch);
@@ -312,12 +321,9 @@ public final class Tailer implements Closeable {
 
     private boolean checkRotated(Generation g, long now) throws IOException {
         long sz = g.handle.size();
-        if (g.suspect || sz < g.readOffset || sz < g.size) {
-            FsFile h = g.handle;
-            g.handle = null;
-            h.close();
-            events.accept(TailEvent.of(Kind.TRUNCATION, g, "rotated file shrank or its first bytes changed"));
-            endAt(g, g.readOffset, "rotated file truncated before read");
+        if (g.suspect || sz < g.readOffset || sz < g.size
+            || (sz > g.size && !FileIdentities.prefixMatches(g.handle, g.identity, scratch))) {
+            rotatedTruncated(g, now);
             return true;
         }
         if (sz > g.size) {
@@ -331,6 +337,35 @@ public final class Tailer implements Closeable {
             return true;
         }
         return false;
+    }
+
+    /**
+     * A rotated (or deleted) file was truncated or rewritten before we saw it at the path (copytruncate,
+     * then a rename, between two scans): its new content is a generation of its own, shipped after this
+     * one and before the generations already queued behind it (none of which can have been opened yet,
+     * as this one is not finished), which are renumbered one up.
+     */
+    private void rotatedTruncated(Generation g, long now) throws IOException {
+        PathTrack t = g.track;
+        FsFile h = g.handle;
+        g.handle = null;
+        events.accept(TailEvent.of(Kind.TRUNCATION, g, "rotated file shrank or its first bytes changed"));
+        endAt(g, g.readOffset, "truncated before read");
+        Generation n = new Generation(t, g.number + 1, FileIdentities.of(h, scratch), h, State.ROTATED, now);
+        n.size = h.size();
+        n.rotatedAtNanos = now;
+        n.numberConfirmed = g.numberConfirmed;
+        n.previousLength = g.finalLength;
+        List<Generation> all = new ArrayList<>(t.gens);
+        int at = all.indexOf(g) + 1;
+        for (int i = at; i < all.size(); i++) {
+            all.get(i).number++;
+        }
+        all.add(at, n);
+        t.gens.clear();
+        t.gens.addAll(all);
+        t.nextNumber++;
+        events.accept(TailEvent.of(Kind.NEW_FILE, n, "rotated file after truncation"));
     }
 
     /** Bounds open handles of rotated or ended generations; the oldest go first. */
