@@ -120,15 +120,20 @@ public final class Tailer implements Closeable {
         }
         Set<FileKey> seenClaimed = new HashSet<>();
         boolean changed = false;
+        boolean complete = true;
         for (Glob g : globs) {
             try {
                 changed |= walk(g, g.root, g.depth, live, seenClaimed);
             } catch (IOException e) {
+                complete = false;
                 events.accept(new TailEvent(Kind.ERROR, g.pattern, 0, -1, -1, String.valueOf(e)));
             }
         }
-        // A claimed file no longer seen by any glob cannot be picked up again: forget it.
-        claimed.keySet().retainAll(seenClaimed);
+        // A claimed file no longer seen by any glob cannot be picked up again: forget it (only after a
+        // complete walk, or a file the failed walk missed would be shipped again next time).
+        if (complete) {
+            claimed.keySet().retainAll(seenClaimed);
+        }
         return changed;
     }
 
@@ -681,7 +686,9 @@ public final class Tailer implements Closeable {
         for (TrackedFile f : files) {
             t.nextNumber = Math.max(t.nextNumber, f.getGeneration() + 1);
             if (f.getFinished()) {
-                claimed.put(FileIdentities.keyOf(f.getIdentity()), f);
+                if (!globs.isEmpty()) {
+                    claimed.put(FileIdentities.keyOf(f.getIdentity()), f);
+                }
                 if (f.getGeneration() > t.lastClosedNumber) {
                     t.lastClosedNumber = f.getGeneration();
                     t.lastClosedFinal = f.getDurableOffset();

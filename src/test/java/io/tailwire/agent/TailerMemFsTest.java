@@ -225,4 +225,43 @@ class TailerMemFsTest {
         }
         assertEquals(List.of(LOG, other, LOG, other, LOG, other), order);
     }
+
+    @Test
+    void restoreFromASnapshotContinuesNumberingAndResumesTheOpenGeneration() throws Exception {
+        byte[] a = lines("a", 700);
+        byte[] b1 = lines("b1", 2000);
+        byte[] b2 = lines("b2", 500);
+        fs.create(LOG, a, 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        fs.move(LOG, LOG + ".1");
+        fs.create(LOG, b1, 0);
+        rt.chunk = 1200;
+        rt.run(MS, 3 * GRACE, 100 * MS); // generation 1 closed; generation 2 partly read
+        Generation g2 = rt.tailer.currentShippable(LOG);
+        assertEquals(2, g2.number());
+        rt.tailer.adoptGeneration(g2, 2); // the server confirmed the number
+        rt.tailer.durable(g2, 1200);
+        AgentState saved = rt.tailer.snapshot();
+        rt.tailer.close();
+        fs.append(LOG, b2);
+
+        events.clear();
+        FakeRuntime rt2 = runtime();
+        rt2.tailer.restore(saved, 0);
+        Generation r = rt2.tailer.currentShippable(LOG);
+        assertEquals(2, r.number());
+        assertTrue(r.numberConfirmed());
+        assertEquals(700, r.previousLength());
+        assertEquals(Generation.State.ACTIVE, r.state());
+        rt2.step(0);
+        rt2.run(MS, 5 * MS, MS);
+        byte[] all = concat(b1, b2);
+        assertArrayEquals(Arrays.copyOfRange(all, 1200, all.length), rt2.bytes(LOG, 2));
+        assertEquals(1, rt2.tailer.generations().size(), "the file at the path is not a new generation");
+        fs.move(LOG, LOG + ".2");
+        fs.create(LOG, lines("c", 5), 0);
+        rt2.step(10 * MS);
+        assertEquals(3, rt2.tailer.generations().get(1).number());
+    }
 }
