@@ -515,13 +515,20 @@ public final class Tailer implements Closeable {
     }
 
     /**
-     * The server confirmed the close of this ended head generation (STREAM_CLOSED with the full length,
-     * or STALE_GENERATION): it is forgotten and the next generation of the path becomes shippable.
+     * The server confirmed the close of this head generation: STREAM_CLOSED with the full length (the
+     * generation is ENDED), or STALE_GENERATION (the server already holds a newer generation, so a rotated
+     * one is treated as finished where it stands). It is forgotten and the next generation of the path
+     * becomes shippable. An ACTIVE generation cannot be closed: on STALE_GENERATION for the file still at
+     * the path, {@link #adoptGeneration} the server's newest number and open again instead.
      */
     public void closed(Generation g) throws IOException {
         PathTrack t = g.track;
+        if (g.state == State.ROTATED && t.gens.peekFirst() == g) {
+            g.state = State.ENDED;
+            g.finalLength = g.readOffset;
+        }
         if (g.state != State.ENDED || t.gens.peekFirst() != g) {
-            throw new IllegalStateException("only an ended head generation can be closed: " + g);
+            throw new IllegalStateException("only an ended or rotated head generation can be closed: " + g);
         }
         t.gens.removeFirst();
         g.state = State.CLOSED;

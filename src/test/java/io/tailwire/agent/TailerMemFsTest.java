@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tailwire.proto.AgentState;
@@ -185,6 +186,22 @@ class TailerMemFsTest {
         Generation next = rt.tailer.currentShippable(LOG);
         assertEquals(2, next.number());
         assertEquals(10, next.previousLength());
+        assertThrows(IllegalStateException.class, () -> rt.tailer.closed(next), "the active generation cannot close");
+    }
+
+    @Test
+    void aStaleRotatedHeadCanBeClosedBeforeItsGracePeriodEnds() throws Exception {
+        fs.create(LOG, lines("a", 10), 0);
+        FakeRuntime rt = runtime();
+        rt.reading = false;
+        rt.step(0);
+        fs.create(LOG, lines("b", 10), 0);
+        rt.step(MS);
+        Generation head = rt.tailer.currentShippable(LOG);
+        assertEquals(Generation.State.ROTATED, head.state());
+        rt.tailer.closed(head); // STALE_GENERATION: the server holds a newer generation
+        assertEquals(2, rt.tailer.currentShippable(LOG).number());
+        assertEquals(0, rt.tailer.currentShippable(LOG).previousLength());
     }
 
     @Test
