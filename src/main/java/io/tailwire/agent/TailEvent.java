@@ -1,0 +1,34 @@
+package io.tailwire.agent;
+
+/**
+ * Something the tailer noticed, for logging (and, for {@link Kind#LOSS}, for a LOSS_REPORT).
+ * {@code from}/{@code to} are a byte range of the generation for LOSS, otherwise -1 unless noted.
+ */
+public record TailEvent(Kind kind, String path, long generation, long from, long to, String reason) {
+    public enum Kind {
+        /** A new generation started: a file appeared at the path, or a truncation began a new one. */
+        NEW_FILE,
+        /** The file at the path was replaced (rename+create); the old generation is read to its end. */
+        ROTATION,
+        /** The file was truncated or rewritten in place; the generation ended at what was read. */
+        TRUNCATION,
+        /** The path vanished while the file was open; the open handle is read to its end. */
+        DELETION,
+        /** A generation's final length is known ({@code to} = final length). */
+        FINISHED,
+        /** Bytes [from, to) of the generation are gone and will never be shipped. */
+        LOSS,
+        /** A generation from the state file was found again ({@code reason} says where). */
+        RESTORED,
+        /** An I/O error while scanning; the path is retried on the next scan. */
+        ERROR
+    }
+
+    static TailEvent of(Kind kind, Generation g, String reason) {
+        return new TailEvent(kind, g.path(), g.number(), -1, -1, reason);
+    }
+
+    static TailEvent loss(Generation g, long from, long to, String reason) {
+        return new TailEvent(Kind.LOSS, g.path(), g.number(), from, to, reason);
+    }
+}

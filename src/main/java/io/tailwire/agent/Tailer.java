@@ -1,0 +1,778 @@
+package io.tailwire.agent;
+
+import io.tailwire.agent.Generation.State;
+import io.tailwire.agent.TailEvent.Kind;
+import io.tailwire.io.FileKey;
+import io.tailwire.io.Fs;
+import io.tailwire.io.FsFile;
+import io.tailwire.proto.AgentState;
+import io.tailwire.proto.FileIdentity;
+import io.tailwire.proto.TrackedFile;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.nio.file.PathMatcher;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * The agent's file side: finds the configured files, follows them across rotation (rename+create,
+ * copytruncate, truncation, deletion, inode reuse) and hands out their bytes one generation at a time.
+ * Single-threaded and clock-free: every time is the {@code now} passed in, every file access goes
+ * through {@link Fs}, so the simulator can drive it in virtual time.
+ *
+ * <p>Per path, generations form a queue: only the head ({@link #currentShippable}) may be shipped; the
+ * next one becomes the head when the runtime reports the head's stream closed ({@link #closed}).
+ */
+public final class Tailer implements Closeable {
+    /**
+     * An unchanged size is re-checked against the fingerprint this often, so content rewritten to the
+     * very same length (copytruncate, then exactly as many bytes) is still noticed.
+     */
+    static final long VERIFY_INTERVAL_NANOS = 1_000_000_000L;
+    private final Fs fs;
+    private final TailerConfig config;
+    private final Consumer<TailEvent> events;
+    private final Map<String, PathTrack> tracks = new LinkedHashMap<>();
+    private final List<Glob> globs = new ArrayList<>();
+    private final ByteBuffer scratch = ByteBuffer.allocate(FileIdentities.FINGERPRINT_MAX);
+    /**
+     * Files already shipped under another path (a rotated file). A glob that also matches rotated names
+     * (app.log*) must not ship them a second time as new paths.
+     */
+    private final Map<FileKey, TrackedFile> claimed = new HashMap<>();
+    private long lastDiscovery;
+    private boolean discovered;
+    private long readSeq;
+
+    private record Glob(String pattern, PathMatcher matcher, Path root, int depth) {
+    }
+
+    public Tailer(Fs fs, TailerConfig config, Consumer<TailEvent> events) {
+        this.fs = fs;
+        this.config = config;
+        this.events = events;
+        for (String p : config.explicitPaths()) {
+            Path path = Path.of(p);
+            tracks.putIfAbsent(path.toString(), new PathTrack(path, true, false));
+        }
+        for (String g : config.globs()) {
+            globs.add(compile(g, config.maxGlobDepth()));
+        }
+    }
+
+    private static Glob compile(String pattern, int maxDepth) {
+        PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + pattern);
+        String[] segs = pattern.substring(1).split("/");
+        StringBuilder root = new StringBuilder();
+        int i = 0;
+        for (; i < segs.length - 1 && !TailerConfig.isGlob(segs[i]); i++) {
+            root.append('/').append(segs[i]);
+        }
+        boolean deep = pattern.contains("**");
+        // Directory levels to descend below the root: the remaining segments less the file name.
+        int depth = deep ? maxDepth : segs.length - 1 - i;
+        return new Glob(pattern, m, Path.of(root.length() == 0 ? "/" : root.toString()), depth);
+    }
+
+    // ------------------------------------------------------------------------------------------ scan
+
+    /**
+     * Discovers new files (at most every discovery interval) and checks every known one. Returns true
+     * if anything changed (new bytes, new files, rotations, finished generations): poll again soon.
+     */
+    public boolean scan(long now) {
+        boolean changed = false;
+        if (!globs.isEmpty() && (!discovered || now - lastDiscovery >= config.discoveryIntervalNanos())) {
+            discovered = true;
+            lastDiscovery = now;
+            changed |= discover();
+        }
+        for (PathTrack t : tracks.values()) {
+            try {
+                changed |= scanTrack(t, now);
+            } catch (IOException e) {
+                events.accept(new TailEvent(Kind.ERROR, t.name, 0, -1, -1, String.valueOf(e)));
+            }
+        }
+        changed |= enforceHandleLimit();
+        return changed;
+    }
+
+    private boolean discover() {
+        Set<FileKey> live = new HashSet<>();
+        for (PathTrack t : tracks.values()) {
+            for (Generation g : t.gens) {
+                if (g.handle != null) {
+                    live.add(g.key);
+                }
+            }
+        }
+        Set<FileKey> seenClaimed = new HashSet<>();
+        boolean changed = false;
+        boolean complete = true;
+        for (Glob g : globs) {
+            try {
+                changed |= walk(g, g.root, g.depth, live, seenClaimed);
+            } catch (IOException e) {
+                complete = false;
+                events.accept(new TailEvent(Kind.ERROR, g.pattern, 0, -1, -1, String.valueOf(e)));
+            }
+        }
+        // A claimed file no longer seen by any glob cannot be picked up again: forget it (only after a
+        // complete walk, or a file the failed walk missed would be shipped again next time).
+        if (complete) {
+            claimed.keySet().retainAll(seenClaimed);
+        }
+        return changed;
+    }
+
+    private boolean walk(Glob g, Path dir, int depth, Set<FileKey> live, Set<FileKey> seenClaimed)
+        throws IOException {
+        List<Path> entries = new ArrayList<>(fs.list(dir));
+        entries.sort(null);
+        boolean changed = false;
+        for (Path e : entries) {
+            if (fs.isDirectory(e)) {
+                if (depth > 0) {
+                    changed |= walk(g, e, depth - 1, live, seenClaimed);
+                }
+                continue;
+            }
+            String name = e.toString();
+            if (!g.matcher.matches(e)) {
+                continue;
+            }
+            PathTrack existing = tracks.get(name);
+            if (existing != null) {
+                existing.wanted = true;
+                continue;
+            }
+            FileKey key = fs.key(e);
+            if (key == null || live.contains(key)) {
+                continue;
+            }
+            TrackedFile c = claimed.get(key);
+            if (c != null && sameContent(e, c.getIdentity())) {
+                seenClaimed.add(key);
+                continue;
+            }
+            tracks.put(name, new PathTrack(e, true, false));
+            changed = true;
+        }
+        return changed;
+    }
+
+    private boolean sameContent(Path p, FileIdentity id) throws IOException {
+        try (FsFile f = fs.openRead(p)) {
+            return f != null && FileIdentities.prefixMatches(f, id, scratch);
+        }
+    }
+
+    private boolean scanTrack(PathTrack t, long now) throws IOException {
+        boolean changed = false;
+        for (Generation g : new ArrayList<>(t.gens)) { // a truncated rotated file inserts a generation
+            if (g.state == State.ROTATED) {
+                changed |= checkRotated(g, now);
+            }
+        }
+        FileKey key = fs.key(t.path);
+        Generation cur = t.active();
+        if (cur != null) {
+            if (key == null) {
+                cur.state = State.ROTATED;
+                cur.rotatedAtNanos = now;
+                cur.lastChangeNanos = now;
+                events.accept(TailEvent.of(Kind.DELETION, cur, "path gone; reading the open file to its end"));
+                return true;
+            }
+            if (!key.equals(cur.key)) {
+                cur.state = State.ROTATED;
+                cur.rotatedAtNanos = now;
+                cur.lastChangeNanos = now;
+                events.accept(TailEvent.of(Kind.ROTATION, cur, "another file is at the path"));
+                changed = true;
+            } else {
+                return checkActive(cur, now) | changed;
+            }
+        }
+        if (key == null || !t.wanted) {
+            return changed;
+        }
+        for (Generation g : t.gens) {
+            if (g.handle != null && g.key.equals(key)) {
+                // The file we still hold came back to the path (renamed back, or restored from state):
+                // it is not a new generation.
+                if (g == t.gens.peekLast() && g.state == State.ROTATED) {
+                    g.state = State.ACTIVE;
+                    events.accept(TailEvent.of(Kind.ROTATION, g, "file is back at the path"));
+                    return true;
+                }
+                return changed;
+            }
+        }
+        return openNew(t, key, now, "new file") | changed;
+    }
+
+    private boolean openNew(PathTrack t, FileKey key, long now, String why) throws IOException {
+        FsFile h = fs.openRead(t.path);
+        if (h == null) {
+            return false;
+        }
+        if (!key.equals(h.key())) {
+            // Replaced between stat and open: try again on the next scan rather than guess.
+            h.close();
+            return false;
+        }
+        FileIdentity id;
+        long size;
+        try {
+            id = FileIdentities.of(h, scratch);
+            size = h.size();
+        } catch (IOException e) {
+            h.close();
+            throw e;
+        }
+        Generation g = new Generation(t, t.nextNumber++, id, h, State.ACTIVE, now);
+        g.size = size;
+        g.numberConfirmed = t.confirmed;
+        Generation prev = t.gens.peekLast();
+        g.previousLength = prev == null ? t.lastClosedFinal : Math.max(0, prev.finalLength);
+        t.gens.addLast(g);
+        events.accept(TailEvent.of(Kind.NEW_FILE, g, why));
+        return true;
+    }
+
+    private boolean checkActive(Generation g, long now) throws IOException {
+        long sz = g.handle.size();
+        if (g.suspect || sz < g.readOffset || sz < g.size) {
+            truncated(g, now);
+            return true;
+        }
+        if (sz == g.size && now - g.lastVerifyNanos < VERIFY_INTERVAL_NANOS) {
+            return false;
+        }
+        g.lastVerifyNanos = now;
+        // Growth is only ours if the first bytes are unchanged: a truncation that regrew past the old
+        // length between two scans must not count the new bytes as this generation's (or as lost).
+        if (!FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
+            truncated(g, now);
+            return true;
+        }
+        if (sz == g.size) {
+            return false;
+        }
+        if (g.identity.getFingerprintLength() < FileIdentities.FINGERPRINT_MAX) {
+            g.identity = FileIdentities.of(g.handle, scratch);
+        }
+        g.size = sz;
+        g.lastChangeNanos = now;
+        return true;
+    }
+
+    /**
+     * Same file, content shrunk or rewritten: the generation ends at what was read, the unread bytes that
+     * were there are lost, and a new generation starts at offset 0 of the same file.
+     */
+    private void truncated(Generation g, long now) throws IOException {
+        PathTrack t = g.track;
+        FsFile h = g.handle;
+        g.handle = null;
+        events.accept(TailEvent.of(Kind.TRUNCATION, g, "file shrank or its first bytes changed"));
+        endAt(g, g.readOffset, "truncated before read");
+        FileIdentity id = FileIdentities.of(h, scratch);
+        Generation n = new Generation(t, t.nextNumber++, id, h, State.ACTIVE, now);
+        n.size = h.size();
+        n.numberConfirmed = t.confirmed;
+        n.previousLength = g.finalLength;
+        t.gens.addLast(n);
+        events.accept(TailEvent.of(Kind.NEW_FILE, n, "same file after truncation"));
+    }
+
+    /** Ends a generation at {@code len}; bytes seen beyond it are reported lost. */
+    private void endAt(Generation g, long len, String lossReason) {
+        if (g.size > len) {
+            events.accept(TailEvent.loss(g, len, g.size, lossReason));
+        }
+        g.state = State.ENDED;
+        g.finalLength = len;
+        g.size = Math.max(g.size, len);
+        events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, len, "final length known"));
+        Generation next = nextOf(g);
+        if (next != null) {
+            next.previousLength = len;
+        }
+    }
+
+    private static Generation nextOf(Generation g) {
+        Iterator<Generation> it = g.track.gens.iterator();
+        while (it.hasNext()) {
+            if (it.next() == g) {
+                return it.hasNext() ? it.next() : null;
+            }
+        }
+        return null;
+    }
+
+    private boolean checkRotated(Generation g, long now) throws IOException {
+        long sz = g.handle.size();
+        if (g.suspect || sz < g.readOffset || sz < g.size
+            || (sz > g.size && !FileIdentities.prefixMatches(g.handle, g.identity, scratch))) {
+            rotatedTruncated(g, now);
+            return true;
+        }
+        if (sz > g.size) {
+            g.size = sz;
+            g.lastChangeNanos = now;
+            return true;
+        }
+        // The writer may still append briefly after a rotation: wait out the grace period at EOF.
+        if (g.readOffset >= sz && now - g.lastChangeNanos >= config.rotationGraceNanos()) {
+            endAt(g, sz, "rotated file read to its end");
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * A rotated (or deleted) file was truncated or rewritten before we saw it at the path (copytruncate,
+     * then a rename, between two scans): its new content is a generation of its own, shipped after this
+     * one and before the generations already queued behind it (none of which can have been opened yet,
+     * as this one is not finished), which are renumbered one up.
+     */
+    private void rotatedTruncated(Generation g, long now) throws IOException {
+        PathTrack t = g.track;
+        FsFile h = g.handle;
+        g.handle = null;
+        events.accept(TailEvent.of(Kind.TRUNCATION, g, "rotated file shrank or its first bytes changed"));
+        endAt(g, g.readOffset, "truncated before read");
+        Generation n = new Generation(t, g.number + 1, FileIdentities.of(h, scratch), h, State.ROTATED, now);
+        n.size = h.size();
+        n.rotatedAtNanos = now;
+        n.numberConfirmed = g.numberConfirmed;
+        n.previousLength = g.finalLength;
+        List<Generation> all = new ArrayList<>(t.gens);
+        int at = all.indexOf(g) + 1;
+        for (int i = at; i < all.size(); i++) {
+            all.get(i).number++;
+        }
+        all.add(at, n);
+        t.gens.clear();
+        t.gens.addAll(all);
+        t.nextNumber++;
+        events.accept(TailEvent.of(Kind.NEW_FILE, n, "rotated file after truncation"));
+    }
+
+    /** Bounds open handles of rotated or ended generations; the oldest go first. */
+    private boolean enforceHandleLimit() {
+        List<Generation> held = new ArrayList<>();
+        for (PathTrack t : tracks.values()) {
+            for (Generation g : t.gens) {
+                if (g.handle != null && g.state != State.ACTIVE) {
+                    held.add(g);
+                }
+            }
+        }
+        int excess = held.size() - config.maxRotatedHandles();
+        if (excess <= 0) {
+            return false;
+        }
+        // Fully read, ended generations lose nothing by closing; drop those first, then the oldest.
+        held.sort(Comparator.comparing((Generation g) -> !g.fullyRead()).thenComparingLong(g -> g.rotatedAtNanos));
+        for (int i = 0; i < excess; i++) {
+            Generation g = held.get(i);
+            FsFile h = g.handle;
+            g.handle = null;
+            try {
+                g.size = Math.max(g.size, h.size());
+                h.close();
+            } catch (IOException e) {
+                // Closing is all that matters; the size is best effort.
+            }
+            if (g.state == State.ROTATED) {
+                endAt(g, g.readOffset, "rotated file dropped: open-handle limit reached");
+            } else if (g.size > g.finalLength) {
+                events.accept(TailEvent.loss(g, g.finalLength, g.size, "appended after finish; handle dropped"));
+            }
+        }
+        return true;
+    }
+
+    // ----------------------------------------------------------------------------- runtime interface
+
+    /** The head generation of every path that has one: the only ones that may be shipped. */
+    public List<Generation> shippable() {
+        List<Generation> out = new ArrayList<>();
+        for (PathTrack t : tracks.values()) {
+            Generation g = t.gens.peekFirst();
+            if (g != null) {
+                out.add(g);
+            }
+        }
+        return out;
+    }
+
+    /** The generation of this path that may be shipped now, or null. */
+    public Generation currentShippable(String path) {
+        PathTrack t = tracks.get(path);
+        return t == null ? null : t.gens.peekFirst();
+    }
+
+    /** Shippable generations with bytes ready, least recently read first (fair across paths). */
+    public List<Generation> readable() {
+        List<Generation> out = new ArrayList<>();
+        for (PathTrack t : tracks.values()) {
+            Generation g = t.gens.peekFirst();
+            if (g != null && g.available() > 0) {
+                out.add(g);
+            }
+        }
+        out.sort(Comparator.comparingLong(g -> g.lastReadSeq));
+        return out;
+    }
+
+    /** Reads at the generation's read offset and advances it. See {@link #read(Generation, long, ByteBuffer)}. */
+    public int read(Generation g, ByteBuffer dst) throws IOException {
+        return read(g, g.readOffset, dst);
+    }
+
+    /**
+     * Reads bytes [offset, ...) of the generation into dst (never past its final length). Returns the
+     * count (0: nothing now), or -1 at the final length or if the bytes are gone. The read offset
+     * becomes at least offset + count.
+     */
+    public int read(Generation g, long offset, ByteBuffer dst) throws IOException {
+        if (g.state == State.CLOSED) {
+            throw new IllegalStateException("generation closed: " + g);
+        }
+        long end = g.state == State.ENDED ? g.finalLength : Long.MAX_VALUE;
+        if (offset >= end || g.handle == null) {
+            return -1;
+        }
+        int limit = dst.limit();
+        int start = dst.position();
+        if (end - offset < dst.remaining()) {
+            dst.limit(start + (int) (end - offset));
+        }
+        int n;
+        try {
+            n = g.handle.read(dst, offset);
+        } finally {
+            dst.limit(limit);
+        }
+        if (n <= 0) {
+            return 0;
+        }
+        // A truncation plus regrowth since the last scan would hand out the next generation's bytes as
+        // this one's: check the first bytes are still ours after reading (the scan then ends it).
+        if (g.state != State.ENDED && !FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
+            dst.position(start);
+            g.suspect = true;
+            return 0;
+        }
+        g.readOffset = Math.max(g.readOffset, offset + n);
+        g.size = Math.max(g.size, g.readOffset);
+        g.lastReadSeq = ++readSeq;
+        return n;
+    }
+
+    /**
+     * Sets where shipping resumes (the server's resume offset wins). If the bytes from there on are gone
+     * (the file was truncated or dropped), they are reported lost and the generation ends there.
+     * Returns the offset set.
+     */
+    public long seek(Generation g, long offset) {
+        if (offset < 0 || g.state == State.CLOSED) {
+            throw new IllegalArgumentException("bad seek " + offset + " on " + g);
+        }
+        if (g.state == State.ENDED) {
+            if (offset > g.finalLength) {
+                // The server holds more than we knew of (stale state): it wins.
+                g.finalLength = offset;
+                g.size = Math.max(g.size, offset);
+            } else if (g.handle == null && offset < g.finalLength) {
+                events.accept(TailEvent.loss(g, offset, g.finalLength, "gone before the server held it"));
+                g.finalLength = offset;
+            }
+        }
+        g.readOffset = offset;
+        return offset;
+    }
+
+    /** Records the server's durable offset (kept in the state file). */
+    public void durable(Generation g, long offset) {
+        g.durableOffset = Math.max(g.durableOffset, offset);
+    }
+
+    /**
+     * The server confirmed the close of this head generation: STREAM_CLOSED with the full length (the
+     * generation is ENDED), or STALE_GENERATION (the server already holds a newer generation, so a rotated
+     * one is treated as finished where it stands). It is forgotten and the next generation of the path
+     * becomes shippable. An ACTIVE generation cannot be closed: on STALE_GENERATION for the file still at
+     * the path, {@link #adoptGeneration} the server's newest number and open again instead.
+     */
+    public void closed(Generation g) throws IOException {
+        PathTrack t = g.track;
+        if (g.state == State.ROTATED && t.gens.peekFirst() == g) {
+            g.state = State.ENDED;
+            g.finalLength = g.readOffset;
+        }
+        if (g.state != State.ENDED || t.gens.peekFirst() != g) {
+            throw new IllegalStateException("only an ended or rotated head generation can be closed: " + g);
+        }
+        t.gens.removeFirst();
+        g.state = State.CLOSED;
+        g.durableOffset = Math.max(g.durableOffset, g.finalLength);
+        if (g.handle != null) {
+            FsFile h = g.handle;
+            g.handle = null;
+            try {
+                long sz = h.size();
+                if (sz > g.finalLength) {
+                    events.accept(TailEvent.loss(g, g.finalLength, sz, "appended after the grace period"));
+                }
+            } finally {
+                h.close();
+            }
+        }
+        t.lastClosedNumber = g.number;
+        t.lastClosedFinal = g.finalLength;
+        t.lastClosedIdentity = g.identity;
+        Generation next = t.gens.peekFirst();
+        if (next != null) {
+            next.previousLength = g.finalLength;
+        }
+        Generation active = t.active();
+        if (!globs.isEmpty() && (active == null || !active.key.equals(g.key))) {
+            claimed.put(g.key, tracked(g, true));
+        }
+    }
+
+    /**
+     * The server bound this generation to another number (reply to an open with generation 0, or
+     * STALE_GENERATION's newest): renumber it and the ones queued after it, and trust numbers from now on.
+     */
+    public void adoptGeneration(Generation g, long serverGeneration) {
+        PathTrack t = g.track;
+        long n = serverGeneration;
+        boolean after = false;
+        for (Generation x : t.gens) {
+            after |= x == g;
+            if (after) {
+                x.number = n++;
+            }
+            x.numberConfirmed = true;
+        }
+        t.nextNumber = Math.max(n, t.nextNumber);
+        t.confirmed = true;
+    }
+
+    /** Open file handles (active and rotated). */
+    public int openHandles() {
+        int n = 0;
+        for (PathTrack t : tracks.values()) {
+            for (Generation g : t.gens) {
+                n += g.handle != null ? 1 : 0;
+            }
+        }
+        return n;
+    }
+
+    /** Every generation not yet closed, per path in order; for tests and status output. */
+    public List<Generation> generations() {
+        List<Generation> out = new ArrayList<>();
+        for (PathTrack t : tracks.values()) {
+            out.addAll(t.gens);
+        }
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+        IOException first = null;
+        for (PathTrack t : tracks.values()) {
+            for (Generation g : t.gens) {
+                if (g.handle != null) {
+                    try {
+                        g.handle.close();
+                    } catch (IOException e) {
+                        first = first == null ? e : first;
+                    }
+                    g.handle = null;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    // -------------------------------------------------------------------------------- state file
+
+    private static TrackedFile tracked(Generation g, boolean finished) {
+        return TrackedFile.newBuilder().setPath(g.path())
+            .setGeneration(g.numberConfirmed || finished ? g.number : 0)
+            .setIdentity(g.identity)
+            .setDurableOffset(finished ? g.finalLength : g.durableOffset)
+            .setReadOffset(g.readOffset)
+            .setFinished(finished)
+            .build();
+    }
+
+    /**
+     * What to persist: every generation not yet closed (generation 0 if its number is provisional), the
+     * last closed one of each path (keeps numbering), and rotated files already shipped that a glob
+     * still sees (so they are not shipped again).
+     */
+    public AgentState snapshot() {
+        AgentState.Builder b = AgentState.newBuilder();
+        Set<FileKey> written = new HashSet<>();
+        for (PathTrack t : tracks.values()) {
+            if (t.lastClosedNumber > 0 && t.lastClosedIdentity != null) {
+                b.addFiles(TrackedFile.newBuilder().setPath(t.name).setGeneration(t.lastClosedNumber)
+                    .setIdentity(t.lastClosedIdentity).setDurableOffset(t.lastClosedFinal)
+                    .setReadOffset(t.lastClosedFinal).setFinished(true));
+                written.add(FileIdentities.keyOf(t.lastClosedIdentity));
+            }
+            for (Generation g : t.gens) {
+                b.addFiles(tracked(g, false));
+            }
+        }
+        for (Map.Entry<FileKey, TrackedFile> e : claimed.entrySet()) {
+            if (!written.contains(e.getKey())) {
+                b.addFiles(e.getValue());
+            }
+        }
+        return b.build();
+    }
+
+    /**
+     * Restores saved state; call once, before the first scan. Each unfinished generation is looked for
+     * at its path and then in the same directory (same device, inode and fingerprint: rotated while the
+     * agent was down) and shipped before whatever is at the path now. A generation whose file is gone
+     * ends at its durable offset, with a loss event for what had been read beyond it.
+     */
+    public void restore(AgentState state, long now) throws IOException {
+        Map<String, List<TrackedFile>> byPath = new LinkedHashMap<>();
+        for (TrackedFile f : state.getFilesList()) {
+            byPath.computeIfAbsent(f.getPath(), k -> new ArrayList<>()).add(f);
+        }
+        for (Map.Entry<String, List<TrackedFile>> e : byPath.entrySet()) {
+            Path path = Path.of(e.getKey());
+            PathTrack t = tracks.get(path.toString());
+            if (t == null) {
+                t = new PathTrack(path, matchesGlob(path), true);
+                tracks.put(t.name, t);
+            }
+            restoreTrack(t, e.getValue(), now);
+        }
+    }
+
+    private boolean matchesGlob(Path p) {
+        for (Glob g : globs) {
+            if (g.matcher.matches(p)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void restoreTrack(PathTrack t, List<TrackedFile> files, long now) throws IOException {
+        List<TrackedFile> open = new ArrayList<>();
+        boolean provisional = false;
+        for (TrackedFile f : files) {
+            t.nextNumber = Math.max(t.nextNumber, f.getGeneration() + 1);
+            if (f.getFinished()) {
+                if (!globs.isEmpty()) {
+                    claimed.put(FileIdentities.keyOf(f.getIdentity()), f);
+                }
+                if (f.getGeneration() > t.lastClosedNumber) {
+                    t.lastClosedNumber = f.getGeneration();
+                    t.lastClosedFinal = f.getDurableOffset();
+                    t.lastClosedIdentity = f.getIdentity();
+                }
+            } else {
+                open.add(f);
+                provisional |= f.getGeneration() == 0;
+            }
+        }
+        t.confirmed = !provisional;
+        // Generation 0 (provisional) entries keep their saved order after the numbered ones.
+        open.sort(Comparator.comparingLong(f -> f.getGeneration() == 0 ? Long.MAX_VALUE : f.getGeneration()));
+        for (int i = 0; i < open.size(); i++) {
+            TrackedFile f = open.get(i);
+            long number = f.getGeneration() == 0 ? t.nextNumber++ : f.getGeneration();
+            boolean last = i == open.size() - 1;
+            restoreGeneration(t, f, number, last, now);
+        }
+    }
+
+    private void restoreGeneration(PathTrack t, TrackedFile f, long number, boolean last, long now)
+        throws IOException {
+        FileKey key = FileIdentities.keyOf(f.getIdentity());
+        List<Path> candidates = new ArrayList<>();
+        candidates.add(t.path);
+        Path dir = t.path.getParent();
+        if (dir != null) {
+            List<Path> siblings = new ArrayList<>(fs.list(dir));
+            siblings.sort(null);
+            for (Path s : siblings) {
+                if (!s.equals(t.path)) {
+                    candidates.add(s);
+                }
+            }
+        }
+        String reused = "";
+        for (Path c : candidates) {
+            if (!key.equals(fs.key(c))) {
+                continue;
+            }
+            FsFile h = fs.openRead(c);
+            if (h == null) {
+                continue;
+            }
+            if (!key.equals(h.key()) || !FileIdentities.prefixMatches(h, f.getIdentity(), scratch)) {
+                // Same inode, other content: inode reuse. Never resume at the old offset.
+                reused = "; " + c + " reuses its inode with other content";
+                h.close();
+                continue;
+            }
+            boolean atPath = c.equals(t.path);
+            State st = atPath && last ? State.ACTIVE : State.ROTATED;
+            Generation g = new Generation(t, number, f.getIdentity(), h, st, now);
+            g.size = h.size();
+            g.durableOffset = f.getDurableOffset();
+            g.readOffset = f.getDurableOffset();
+            g.rotatedAtNanos = now;
+            g.numberConfirmed = f.getGeneration() != 0;
+            g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
+            t.gens.addLast(g);
+            events.accept(TailEvent.of(Kind.RESTORED, g, atPath ? "found at its path" : "found as " + c));
+            return;
+        }
+        Generation g = new Generation(t, number, f.getIdentity(), null, State.ENDED, now);
+        g.durableOffset = f.getDurableOffset();
+        g.readOffset = f.getDurableOffset();
+        g.finalLength = f.getDurableOffset();
+        g.size = Math.max(f.getReadOffset(), f.getDurableOffset());
+        g.numberConfirmed = f.getGeneration() != 0;
+        g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
+        t.gens.addLast(g);
+        events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
+        if (g.size > g.finalLength) {
+            events.accept(TailEvent.loss(g, g.finalLength, g.size,
+                "file gone while the agent was down (at least these bytes)"));
+        }
+        events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, g.finalLength, "file not found"));
+    }
+}

@@ -1,0 +1,68 @@
+package io.tailwire.agent;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What to tail and how patiently. {@code sources} are absolute paths; one containing a glob
+ * metacharacter ({@code * ? [ {}) is a pattern with {@link java.nio.file.PathMatcher} "glob:" semantics
+ * ({@code **} crosses directories), the rest are explicit paths tracked even before they exist.
+ */
+public record TailerConfig(List<String> sources, long rotationGraceNanos, int maxRotatedHandles,
+                           long discoveryIntervalNanos, int maxGlobDepth) {
+    public static final long DEFAULT_GRACE_NANOS = 2_000_000_000L;
+    public static final int DEFAULT_MAX_ROTATED_HANDLES = 64;
+    public static final long DEFAULT_DISCOVERY_NANOS = 200_000_000L;
+
+    public TailerConfig {
+        sources = List.copyOf(sources);
+        if (rotationGraceNanos < 0 || maxRotatedHandles < 1 || discoveryIntervalNanos < 0 || maxGlobDepth < 1) {
+            throw new IllegalArgumentException("bad tailer configuration");
+        }
+        for (String s : sources) {
+            if (!s.startsWith("/")) {
+                throw new IllegalArgumentException("source is not an absolute path: " + s);
+            }
+        }
+    }
+
+    public static TailerConfig of(List<String> sources) {
+        return new TailerConfig(sources, DEFAULT_GRACE_NANOS, DEFAULT_MAX_ROTATED_HANDLES, DEFAULT_DISCOVERY_NANOS, 16);
+    }
+
+    public TailerConfig withRotationGraceNanos(long v) {
+        return new TailerConfig(sources, v, maxRotatedHandles, discoveryIntervalNanos, maxGlobDepth);
+    }
+
+    public TailerConfig withMaxRotatedHandles(int v) {
+        return new TailerConfig(sources, rotationGraceNanos, v, discoveryIntervalNanos, maxGlobDepth);
+    }
+
+    public TailerConfig withDiscoveryIntervalNanos(long v) {
+        return new TailerConfig(sources, rotationGraceNanos, maxRotatedHandles, v, maxGlobDepth);
+    }
+
+    static boolean isGlob(String s) {
+        return s.indexOf('*') >= 0 || s.indexOf('?') >= 0 || s.indexOf('[') >= 0 || s.indexOf('{') >= 0;
+    }
+
+    List<String> explicitPaths() {
+        List<String> out = new ArrayList<>();
+        for (String s : sources) {
+            if (!isGlob(s)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
+    List<String> globs() {
+        List<String> out = new ArrayList<>();
+        for (String s : sources) {
+            if (isGlob(s)) {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+}

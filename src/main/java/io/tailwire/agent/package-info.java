@@ -1,0 +1,22 @@
+/**
+ * The agent's file side, independent of the network.
+ *
+ * <p>How the runtime drives it (single thread, {@code now} from its {@link io.tailwire.io.Clock}):
+ * <ol>
+ *   <li>At start: {@code AgentStateStore.load()}, then {@code Tailer.restore(state, now)} before the
+ *       first {@code scan}.</li>
+ *   <li>Loop: {@code scan(now)} when the {@link io.tailwire.agent.PollBackoff} delay is up. For every
+ *       generation in {@code shippable()} without a stream: STREAM_OPEN with {@code path()},
+ *       {@code numberConfirmed() ? number() : 0}, {@code identity()}, {@code previousLength()}; on the reply
+ *       call {@code adoptGeneration} if the server's generation differs, and {@code seek(g, resume_offset)}.
+ *       Read {@code readable()} in order with {@code read(g, buf)} into DATA packets. When
+ *       {@code g.fullyRead()} and everything is acknowledged: STREAM_CLOSE({@code finalLength()}); on
+ *       STREAM_CLOSED with the full length (or STALE_GENERATION) call {@code closed(g)}: the next generation
+ *       of the path then appears in {@code shippable()}.</li>
+ *   <li>Every {@link io.tailwire.agent.TailEvent.Kind#LOSS} event: log it and, if the generation has a
+ *       stream, send LOSS_REPORT for the range.</li>
+ *   <li>Durable offsets from ACK/STREAM_REPLY/STREAM_CLOSED: {@code durable(g, offset)}; save
+ *       {@code snapshot()} with {@code AgentStateStore.save} now and then and at shutdown.</li>
+ * </ol>
+ */
+package io.tailwire.agent;

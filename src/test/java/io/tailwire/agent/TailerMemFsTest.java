@@ -1,0 +1,284 @@
+package io.tailwire.agent;
+
+import static io.tailwire.agent.TailerRealFsTest.concat;
+import static io.tailwire.agent.TailerRealFsTest.lines;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tailwire.proto.AgentState;
+import io.tailwire.proto.FileIdentity;
+import io.tailwire.proto.TrackedFile;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Tailer cases that need control the real file system does not give (inode numbers, many rotations). */
+class TailerMemFsTest {
+    static final long MS = 1_000_000L;
+    static final long GRACE = 2_000 * MS;
+    static final String LOG = "/var/log/app.log";
+
+    final MemFs fs = new MemFs();
+    final List<TailEvent> events = new ArrayList<>();
+
+    TailerMemFsTest() {
+        fs.mkdirs("/var/log");
+    }
+
+    FakeRuntime runtime(TailerConfig cfg) {
+        return new FakeRuntime(new Tailer(fs, cfg, events::add), events);
+    }
+
+    FakeRuntime runtime() {
+        return runtime(TailerConfig.of(List.of(LOG)).withRotationGraceNanos(GRACE));
+    }
+
+    static FileIdentity identityOf(long ino, byte[] content) {
+        int n = Math.min(content.length, FileIdentities.FINGERPRINT_MAX);
+        return FileIdentities.identity(new io.tailwire.io.FileKey(MemFs.DEVICE, ino), n,
+            FileIdentities.fnv1a64(Arrays.copyOf(content, n)));
+    }
+
+    @Test
+    void inodeReuseWithOtherContentIsANewGenerationShippedFromOffsetZero() throws Exception {
+        byte[] old = lines("old", 3000);
+        byte[] now = lines("new", 2000);
+        fs.create(LOG, now, 100); // same device and inode as the saved generation, other bytes
+        AgentState saved = AgentState.newBuilder().addFiles(TrackedFile.newBuilder().setPath(LOG).setGeneration(4)
+            .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(saved, 0);
+        rt.run(0, 5 * MS, MS);
+
+        // Generation 4's file is gone: it ends at what the server held, and nothing of it is re-read.
+        assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0));
+        assertEquals(0, rt.bytes(LOG, 4).length);
+        assertArrayEquals(now, rt.bytes(LOG, 5), "the new file is shipped whole, not from offset 1500");
+        assertTrue(events.stream().anyMatch(e -> e.kind() == TailEvent.Kind.RESTORED && e.reason().contains("reuses")),
+            events.toString());
+    }
+
+    @Test
+    void aRotatedFileAlreadyShippedIsNotPickedUpAgainButAFileReusingItsInodeIs() throws Exception {
+        // A glob that also matches rotated names. (Inode reuse while the tailer holds the file open cannot
+        // happen: the open handle keeps the inode allocated. It can once the handle is closed.)
+        FakeRuntime rt = runtime(TailerConfig.of(List.of("/var/log/app.log*")).withRotationGraceNanos(GRACE)
+            .withDiscoveryIntervalNanos(0));
+        byte[] a = lines("a", 1500);
+        byte[] b = lines("b", 300);
+        MemFs.Inode first = fs.create(LOG, a, 0);
+        rt.step(0);
+        fs.move(LOG, LOG + ".1");
+        fs.create(LOG, b, 0);
+        rt.run(MS, 3 * GRACE, 10 * MS);
+        assertEquals(2, rt.shipped.size(), rt.shipped.keySet().toString());
+        // The rotated file is deleted and its inode number reused by a new file under the same name.
+        fs.remove(LOG + ".1");
+        byte[] c = lines("c", 1600);
+        fs.create(LOG + ".1", c, first.ino);
+        rt.run(4 * GRACE, 4 * GRACE + 10 * MS, MS);
+        assertArrayEquals(a, rt.bytes(LOG, 1));
+        assertArrayEquals(b, rt.bytes(LOG, 2));
+        assertArrayEquals(c, rt.bytes(LOG + ".1", 1));
+    }
+
+    @Test
+    void overTheHandleLimitTheOldestRotatedGenerationIsDroppedWithALossEvent() throws Exception {
+        FakeRuntime rt = runtime(TailerConfig.of(List.of(LOG)).withRotationGraceNanos(GRACE).withMaxRotatedHandles(2));
+        rt.reading = false; // the network is down: nothing is shipped, rotations pile up
+        List<byte[]> contents = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            byte[] c = lines("gen" + i, 100 + 10 * i);
+            contents.add(c);
+            fs.create(LOG, c, 0);
+            rt.step(i * MS);
+        }
+        // Generations 1..3 are rotated away, 4 is current; the limit of 2 drops generation 1.
+        List<TailEvent> loss = rt.events(TailEvent.Kind.LOSS);
+        assertEquals(1, loss.size(), events.toString());
+        assertEquals(1, loss.get(0).generation());
+        assertEquals(0, loss.get(0).from());
+        assertEquals(contents.get(0).length, loss.get(0).to());
+        assertEquals(3, rt.tailer.openHandles());
+
+        rt.reading = true;
+        rt.run(10 * MS, 10 * MS + 3 * GRACE, 10 * MS);
+        assertEquals(LOG + "#1:0:0", rt.closedLog.get(0));
+        for (int i = 1; i < 4; i++) {
+            assertArrayEquals(contents.get(i), rt.bytes(LOG, i + 1));
+        }
+    }
+
+    @Test
+    void fingerprintIsRetakenWhileTheFileIsShorterThan1024Bytes() throws Exception {
+        byte[] a = lines("a", 100);
+        byte[] b = lines("b", 2000);
+        fs.create(LOG, a, 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        Generation g = rt.tailer.currentShippable(LOG);
+        assertEquals(100, g.identity().getFingerprintLength());
+        assertEquals(FileIdentities.fnv1a64(a), g.identity().getFingerprint());
+        fs.append(LOG, b);
+        rt.step(MS);
+        byte[] all = concat(a, b);
+        assertEquals(1024, g.identity().getFingerprintLength());
+        assertEquals(FileIdentities.fnv1a64(Arrays.copyOf(all, 1024)), g.identity().getFingerprint());
+        assertEquals(1, rt.tailer.generations().size(), "growth is not a new generation");
+    }
+
+    @Test
+    void rewriteOfTheFirstBytesAtTheSameSizeIsATruncation() throws Exception {
+        byte[] a = lines("a", 500);
+        fs.create(LOG, a, 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        // Short file replaced in place by other content of a greater length.
+        fs.truncateTo(LOG, 0);
+        byte[] b = lines("B", 600);
+        fs.append(LOG, b);
+        rt.run(MS, 3 * MS, MS);
+        assertArrayEquals(a, rt.bytes(LOG, 1));
+        assertArrayEquals(b, rt.bytes(LOG, 2));
+        assertTrue(rt.events(TailEvent.Kind.LOSS).isEmpty());
+    }
+
+    @Test
+    void seekBelowWhatATruncatedGenerationStillHasReportsTheGapAndEndsThere() throws Exception {
+        byte[] a = lines("a", 3000);
+        fs.create(LOG, a, 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        Generation g1 = rt.tailer.currentShippable(LOG);
+        fs.truncateTo(LOG, 0);
+        rt.reading = false;
+        rt.step(MS);
+        assertEquals(3000, g1.finalLength());
+        // Reconnect: the server holds only 1200 bytes; the rest was in flight and the file no longer has it.
+        assertEquals(1200, rt.tailer.seek(g1, 1200));
+        assertEquals(1200, g1.finalLength());
+        assertTrue(g1.fullyRead());
+        TailEvent loss = rt.events(TailEvent.Kind.LOSS).get(0);
+        assertEquals(List.of(1200L, 3000L), List.of(loss.from(), loss.to()));
+        assertEquals(-1, rt.tailer.read(g1, ByteBuffer.allocate(10)));
+    }
+
+    @Test
+    void nextGenerationIsNotShippableBeforeThePreviousIsClosed() throws Exception {
+        fs.create(LOG, lines("a", 10), 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        fs.create(LOG, lines("b", 10), 0);
+        rt.reading = false;
+        rt.run(MS, 3 * GRACE, 10 * MS);
+        Generation head = rt.tailer.currentShippable(LOG);
+        assertEquals(1, head.number());
+        assertTrue(head.fullyRead());
+        assertTrue(rt.tailer.readable().isEmpty(), "generation 2 is not offered while 1 is open");
+        assertEquals(List.of(head), rt.tailer.shippable());
+        rt.tailer.closed(head);
+        Generation next = rt.tailer.currentShippable(LOG);
+        assertEquals(2, next.number());
+        assertEquals(10, next.previousLength());
+        assertThrows(IllegalStateException.class, () -> rt.tailer.closed(next), "the active generation cannot close");
+    }
+
+    @Test
+    void aStaleRotatedHeadCanBeClosedBeforeItsGracePeriodEnds() throws Exception {
+        fs.create(LOG, lines("a", 10), 0);
+        FakeRuntime rt = runtime();
+        rt.reading = false;
+        rt.step(0);
+        fs.create(LOG, lines("b", 10), 0);
+        rt.step(MS);
+        Generation head = rt.tailer.currentShippable(LOG);
+        assertEquals(Generation.State.ROTATED, head.state());
+        rt.tailer.closed(head); // STALE_GENERATION: the server holds a newer generation
+        assertEquals(2, rt.tailer.currentShippable(LOG).number());
+        assertEquals(0, rt.tailer.currentShippable(LOG).previousLength());
+    }
+
+    @Test
+    void adoptedGenerationNumbersRenumberTheQueueAndAreSaved() throws Exception {
+        fs.create(LOG, lines("a", 10), 0);
+        FakeRuntime rt = runtime();
+        rt.reading = false;
+        rt.step(0);
+        fs.create(LOG, lines("b", 10), 0);
+        rt.step(MS);
+        List<Generation> gens = rt.tailer.generations();
+        assertFalse(gens.get(0).numberConfirmed());
+        assertEquals(0, rt.tailer.snapshot().getFiles(0).getGeneration(), "provisional numbers are saved as 0");
+        rt.tailer.adoptGeneration(gens.get(0), 7);
+        assertEquals(List.of(7L, 8L), List.of(gens.get(0).number(), gens.get(1).number()));
+        assertTrue(gens.get(1).numberConfirmed());
+        assertEquals(7, rt.tailer.snapshot().getFiles(0).getGeneration());
+        fs.create(LOG, lines("c", 10), 0);
+        rt.step(2 * MS);
+        assertEquals(9, rt.tailer.generations().get(2).number());
+        assertNotEquals(0, rt.tailer.snapshot().getFiles(2).getGeneration());
+    }
+
+    @Test
+    void readableOrderIsFairAcrossPaths() throws Exception {
+        String other = "/var/log/other.log";
+        fs.create(LOG, lines("a", 5000), 0);
+        fs.create(other, lines("b", 5000), 0);
+        Tailer t = new Tailer(fs, TailerConfig.of(List.of(LOG, other)), events::add);
+        t.scan(0);
+        List<String> order = new ArrayList<>();
+        ByteBuffer buf = ByteBuffer.allocate(1000);
+        for (int i = 0; i < 6; i++) {
+            Generation g = t.readable().get(0);
+            order.add(g.path());
+            buf.clear();
+            t.read(g, buf);
+        }
+        assertEquals(List.of(LOG, other, LOG, other, LOG, other), order);
+    }
+
+    @Test
+    void restoreFromASnapshotContinuesNumberingAndResumesTheOpenGeneration() throws Exception {
+        byte[] a = lines("a", 700);
+        byte[] b1 = lines("b1", 2000);
+        byte[] b2 = lines("b2", 500);
+        fs.create(LOG, a, 0);
+        FakeRuntime rt = runtime();
+        rt.step(0);
+        fs.move(LOG, LOG + ".1");
+        fs.create(LOG, b1, 0);
+        rt.chunk = 1200;
+        rt.run(MS, 3 * GRACE, 100 * MS); // generation 1 closed; generation 2 partly read
+        Generation g2 = rt.tailer.currentShippable(LOG);
+        assertEquals(2, g2.number());
+        rt.tailer.adoptGeneration(g2, 2); // the server confirmed the number
+        rt.tailer.durable(g2, 1200);
+        AgentState saved = rt.tailer.snapshot();
+        rt.tailer.close();
+        fs.append(LOG, b2);
+
+        events.clear();
+        FakeRuntime rt2 = runtime();
+        rt2.tailer.restore(saved, 0);
+        Generation r = rt2.tailer.currentShippable(LOG);
+        assertEquals(2, r.number());
+        assertTrue(r.numberConfirmed());
+        assertEquals(700, r.previousLength());
+        assertEquals(Generation.State.ACTIVE, r.state());
+        rt2.step(0);
+        rt2.run(MS, 5 * MS, MS);
+        byte[] all = concat(b1, b2);
+        assertArrayEquals(Arrays.copyOfRange(all, 1200, all.length), rt2.bytes(LOG, 2));
+        assertEquals(1, rt2.tailer.generations().size(), "the file at the path is not a new generation");
+        fs.move(LOG, LOG + ".2");
+        fs.create(LOG, lines("c", 5), 0);
+        rt2.step(10 * MS);
+        assertEquals(3, rt2.tailer.generations().get(1).number());
+    }
+}
