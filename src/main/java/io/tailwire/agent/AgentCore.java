@@ -1,0 +1,533 @@
+package io.tailwire.agent;
+
+import io.tailwire.engine.AgentConnection;
+import io.tailwire.engine.AgentConnectionConfig;
+import io.tailwire.engine.AgentEvents;
+import io.tailwire.io.Fs;
+import io.tailwire.proto.AgentState;
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.StreamStatus;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The whole agent without sockets, threads or a wall clock: the tailer, the state file and one
+ * connection at a time, with reconnect back-off. The real agent ({@code UdpAgent}) and the simulator
+ * drive it the same way: datagrams in through {@link #onDatagram}, datagrams out through {@link #poll},
+ * and {@link #nextDeadline} says when to call again.
+ */
+public final class AgentCore implements AgentEvents {
+    /** Bytes read from a file in one call: large reads keep syscalls per byte low. */
+    static final int READ_CHUNK = 64 * 1024;
+    /** Back-off after a failed connection: 100 ms doubling to 10 s, full jitter (wire-spec.md 8). */
+    static final long RECONNECT_MIN_NS = 100_000_000L;
+    static final long RECONNECT_MAX_NS = 10_000_000_000L;
+    /** A stream refused for a reason that may pass (disk full at the server) is asked again this late. */
+    static final long REOPEN_DELAY_NS = 1_000_000_000L;
+    /** Dirty state is saved at most this often (each save is an fsync). */
+    static final long STATE_SAVE_INTERVAL_NS = 1_000_000_000L;
+
+    /** Where everything the agent decides is reported: log lines and counters. */
+    public interface Listener {
+        void info(String message);
+
+        void warn(String message);
+
+        default void debug(String message) {
+        }
+    }
+
+    private enum SlotState { OPENING, OPEN, CLOSING, REFUSED }
+
+    /** One generation's stream on the current connection. */
+    private static final class Slot {
+        final Generation gen;
+        final int streamId;
+        SlotState state = SlotState.OPENING;
+        /** Next offset to queue on the connection. */
+        long sendOffset;
+        long retryAt;
+
+        Slot(Generation gen, int streamId) {
+            this.gen = gen;
+            this.streamId = streamId;
+        }
+    }
+
+    private final AgentConnectionConfig connectionConfig;
+    private final Tailer tailer;
+    private final AgentStateStore stateStore;
+    private final PollBackoff pollBackoff;
+    private final Listener listener;
+    private final SplittableRandom random;
+    private final ByteBuffer chunk = ByteBuffer.allocateDirect(READ_CHUNK);
+    private final UnsafeBuffer chunkView = new UnsafeBuffer(chunk);
+
+    private AgentConnection connection;
+    private final Map<Integer, Slot> slotsById = new HashMap<>();
+    private final Map<Generation, Slot> slotsByGen = new IdentityHashMap<>();
+    /** Generations whose open the server refused for good (bad path): not asked again this run. */
+    private final Map<Generation, String> refused = new IdentityHashMap<>();
+    /** Generations whose next open asks the server to match by identity (generation 0). */
+    private final Map<Generation, Boolean> matchByIdentity = new IdentityHashMap<>();
+    /** The time of the call being served; callbacks from the connection run inside it. */
+    private long lastNow;
+    private long reconnectAt;
+    private int failedAttempts;
+    private long nextScanAt;
+    private boolean stateDirty;
+    private boolean saveSoon;
+    private long nextStateSaveAt;
+    private boolean shuttingDown;
+    private long shutdownDeadline;
+    private boolean closed;
+    private long lossBytes;
+    private long lossEvents;
+    private long bytesQueued;
+
+    public AgentCore(AgentConnectionConfig connectionConfig, TailerConfig tailerConfig, Fs fs, Path stateDir,
+                     PollBackoff pollBackoff, long seed, Listener listener) {
+        this.connectionConfig = connectionConfig;
+        this.listener = listener;
+        this.pollBackoff = pollBackoff;
+        this.random = new SplittableRandom(seed);
+        this.tailer = new Tailer(fs, tailerConfig, this::onTailEvent);
+        this.stateStore = stateDir == null ? null : new AgentStateStore(fs, stateDir, listener::warn);
+    }
+
+    /** Loads the state file and restores positions; call once before anything else. */
+    public void start(long now) throws IOException {
+        if (stateStore != null) {
+            AgentState state = stateStore.load();
+            if (state.getFilesCount() > 0) {
+                listener.info("state: " + state.getFilesCount() + " tracked file generation(s) from "
+                    + stateStore.file());
+            }
+            tailer.restore(state, now);
+        }
+        tailer.scan(now);
+        nextScanAt = now;
+        reconnectAt = now;
+        nextStateSaveAt = now + STATE_SAVE_INTERVAL_NS;
+    }
+
+    // ------------------------------------------------------------------------------------------ I/O in
+
+    public void onDatagram(DirectBuffer buf, int index, int length, long now) {
+        lastNow = now;
+        if (connection != null) {
+            connection.onDatagram(buf, index, length, now);
+        }
+    }
+
+    /**
+     * Does everything due at {@code now} (file scans, reads, reconnects, state saves) and writes the next
+     * datagram to send into {@code out}. Returns its length, 0 if there is nothing to send now.
+     */
+    public int poll(MutableDirectBuffer out, long now) {
+        if (closed) {
+            return 0;
+        }
+        lastNow = now;
+        if (!shuttingDown && now >= nextScanAt) {
+            boolean changed = scan(now);
+            nextScanAt = now + pollBackoff.next(changed);
+        }
+        if (connection == null && now >= reconnectAt && !shuttingDown) {
+            connection = new AgentConnection(connectionConfig, now, random.nextLong(), this);
+        }
+        if (connection != null && connection.state() == AgentConnection.State.CONNECTED) {
+            openStreams(now);
+            if (!shuttingDown) {
+                pump();
+            }
+        }
+        maybeSaveState(now);
+        if (shuttingDown && (now >= shutdownDeadline || connection == null || connection.allAcked())) {
+            finishShutdown(now);
+        }
+        int n = connection == null ? 0 : connection.poll(out, now);
+        if (connection != null && connection.state() == AgentConnection.State.CLOSED && n == 0) {
+            connection = null;
+        }
+        return n;
+    }
+
+    public long nextDeadline() {
+        if (closed) {
+            return Long.MAX_VALUE;
+        }
+        long d = shuttingDown ? shutdownDeadline : nextScanAt;
+        if (connection == null) {
+            d = Math.min(d, reconnectAt);
+        } else {
+            d = Math.min(d, connection.nextDeadline());
+        }
+        if (saveSoon) {
+            d = lastNow;
+        } else if (stateDirty) {
+            d = Math.min(d, nextStateSaveAt);
+        }
+        return d;
+    }
+
+    /** Scans files and reads at once on the next poll (a file-change notification arrived). */
+    public void wakeScan(long now) {
+        nextScanAt = Math.min(nextScanAt, now);
+    }
+
+    // -------------------------------------------------------------------------------------- shutdown
+
+    /**
+     * Stops reading files, lets what is in flight be acknowledged for at most {@code graceNs}, then closes
+     * the connection and saves state. {@link #isClosed()} turns true when done.
+     */
+    public void shutdown(long now, long graceNs) {
+        if (!shuttingDown) {
+            shuttingDown = true;
+            shutdownDeadline = now + graceNs;
+            listener.info("shutting down: waiting up to " + graceNs / 1_000_000 + " ms for acknowledgements");
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void finishShutdown(long now) {
+        if (connection != null) {
+            connection.close(now);
+        }
+        saveState();
+        try {
+            tailer.close();
+        } catch (IOException e) {
+            listener.warn("closing files: " + e.getMessage());
+        }
+        closed = true;
+    }
+
+    // ---------------------------------------------------------------------------------------- files
+
+    private boolean scan(long now) {
+        try {
+            return tailer.scan(now);
+        } catch (RuntimeException e) {
+            listener.warn("scan failed: " + e);
+            return false;
+        }
+    }
+
+    private void onTailEvent(TailEvent e) {
+        switch (e.kind()) {
+            case LOSS -> {
+                lossEvents++;
+                lossBytes += Math.max(0, e.to() - e.from());
+                listener.warn("LOST bytes " + e.from() + ".." + e.to() + " of " + e.path() + " generation "
+                    + e.generation() + ": " + e.reason());
+                Generation g = findGeneration(e.path(), e.generation());
+                Slot s = g == null ? null : slotsByGen.get(g);
+                if (connection != null && s != null && s.state != SlotState.OPENING) {
+                    connection.reportLoss(s.streamId, e.from(), e.to(), e.reason());
+                }
+            }
+            case ERROR -> listener.warn(e.path() + ": " + e.reason());
+            default -> listener.info(describe(e));
+        }
+        stateDirty = true;
+        if (e.kind() != TailEvent.Kind.ERROR) {
+            // A new or rotated generation must be in the state file before the agent can die: after a
+            // restart it is how a file rotated away meanwhile is found again (by device, inode, fingerprint).
+            saveSoon = true;
+        }
+    }
+
+    private static String describe(TailEvent e) {
+        String what = switch (e.kind()) {
+            case NEW_FILE -> "new generation";
+            case ROTATION -> "rotation seen (rename+create)";
+            case TRUNCATION -> "truncation seen";
+            case DELETION -> "deleted while open";
+            case FINISHED -> "generation ended at " + e.to();
+            case RESTORED -> "restored";
+            default -> e.kind().name().toLowerCase();
+        };
+        return e.path() + " #" + e.generation() + ": " + what + (e.reason() == null || e.reason().isEmpty()
+            ? "" : " (" + e.reason() + ")");
+    }
+
+    private Generation findGeneration(String path, long number) {
+        for (Generation g : tailer.generations()) {
+            if (g.path().equals(path) && g.number() == number) {
+                return g;
+            }
+        }
+        return null;
+    }
+
+    // -------------------------------------------------------------------------------------- streams
+
+    private void openStreams(long now) {
+        for (Generation g : tailer.shippable()) {
+            if (slotsByGen.containsKey(g) || refused.containsKey(g)) {
+                continue;
+            }
+            boolean byIdentity = !g.numberConfirmed() || matchByIdentity.containsKey(g);
+            int id = connection.openStream(g.path(), byIdentity ? 0 : g.number(), g.identity(), g.previousLength());
+            Slot s = new Slot(g, id);
+            slotsById.put(id, s);
+            slotsByGen.put(g, s);
+        }
+        // Streams refused for a passing reason are retried after a delay, as a fresh open.
+        List<Slot> retry = null;
+        for (Slot s : slotsByGen.values()) {
+            if (s.state == SlotState.REFUSED && now >= s.retryAt) {
+                retry = retry == null ? new ArrayList<>() : retry;
+                retry.add(s);
+            }
+        }
+        if (retry != null) {
+            for (Slot s : retry) {
+                forget(s);
+            }
+        }
+    }
+
+    /** Queues file bytes on the connection while it has room, fairly across generations. */
+    private void pump() {
+        boolean progress = true;
+        while (progress) {
+            progress = false;
+            for (Generation g : tailer.shippable()) {
+                Slot s = slotsByGen.get(g);
+                if (s == null || s.state != SlotState.OPEN) {
+                    continue;
+                }
+                if (sendSome(s)) {
+                    progress = true;
+                }
+                if (g.isEnded() && s.sendOffset >= g.finalLength() && s.state == SlotState.OPEN) {
+                    connection.closeStream(s.streamId, g.finalLength());
+                    s.state = SlotState.CLOSING;
+                }
+            }
+        }
+    }
+
+    /** Reads one chunk of the generation (no more than the connection can take) and queues it. */
+    private boolean sendSome(Slot s) {
+        long available = s.gen.available();
+        long space = connection.sendSpace();
+        int maxPayload = connection.maxPayload();
+        // Growth is discovered by scans (adaptive, down to the minimum poll interval when busy); reading
+        // only what a scan saw keeps an idle loop from issuing a read per file per iteration.
+        if (available <= 0 || space < Math.min(maxPayload, available)) {
+            return false;
+        }
+        int want = (int) Math.min(READ_CHUNK, space);
+        chunk.clear().limit(want);
+        int n;
+        try {
+            n = tailer.read(s.gen, s.sendOffset, chunk);
+        } catch (IOException e) {
+            listener.warn("reading " + s.gen.path() + ": " + e.getMessage());
+            return false;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        int at = 0;
+        while (at < n) {
+            int len = Math.min(maxPayload, n - at);
+            if (!connection.send(s.streamId, s.sendOffset, chunkView, at, len)) {
+                // The connection shrank its space under us: what was read past here is read again later.
+                break;
+            }
+            s.sendOffset += len;
+            at += len;
+            bytesQueued += len;
+        }
+        return at > 0;
+    }
+
+    private void forget(Slot s) {
+        slotsById.remove(s.streamId);
+        slotsByGen.remove(s.gen);
+    }
+
+    // ------------------------------------------------------------------------- connection callbacks
+
+    @Override
+    public void onConnected(long connectionId, long serverInstance) {
+        failedAttempts = 0;
+        listener.info("connected (connection " + Long.toHexString(connectionId) + ", server instance "
+            + Long.toHexString(serverInstance) + ")");
+    }
+
+    @Override
+    public void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation, String message) {
+        Slot s = slotsById.get(streamId);
+        if (s == null || s.state != SlotState.OPENING) {
+            return;
+        }
+        Generation g = s.gen;
+        switch (status) {
+            case OK -> {
+                matchByIdentity.remove(g);
+                if (!g.numberConfirmed() || g.number() != generation) {
+                    tailer.adoptGeneration(g, generation);
+                }
+                long at = tailer.seek(g, resumeOffset);
+                s.sendOffset = at;
+                s.state = SlotState.OPEN;
+                tailer.durable(g, resumeOffset);
+                stateDirty = true;
+                listener.info(g.path() + " #" + g.number() + ": stream " + (resumeOffset == 0 ? "opened" :
+                    "resumed at offset " + resumeOffset));
+            }
+            case STALE_GENERATION -> {
+                if (g.isEnded()) {
+                    listener.info(g.path() + " #" + g.number() + ": server already holds generation "
+                        + generation + "; this one is done");
+                    closeGeneration(s);
+                } else {
+                    // Our numbering is behind the server's (an old state file): let the server match by identity.
+                    matchByIdentity.put(g, Boolean.TRUE);
+                    forget(s);
+                }
+            }
+            case BAD_PATH -> {
+                listener.warn(g.path() + ": server refused the path (" + message + "); not shipping it");
+                refused.put(g, message);
+                forget(s);
+            }
+            default -> {
+                listener.warn(g.path() + ": server cannot take the stream now (" + status + ": " + message
+                    + "); retrying");
+                s.state = SlotState.REFUSED;
+                s.retryAt = lastNow + REOPEN_DELAY_NS;
+            }
+        }
+    }
+
+    @Override
+    public void onDurable(int streamId, long durableOffset) {
+        Slot s = slotsById.get(streamId);
+        if (s != null) {
+            tailer.durable(s.gen, durableOffset);
+            stateDirty = true;
+        }
+    }
+
+    @Override
+    public void onStreamClosed(int streamId, long durableLength) {
+        Slot s = slotsById.get(streamId);
+        if (s == null || s.state != SlotState.CLOSING) {
+            return;
+        }
+        if (durableLength >= s.gen.finalLength()) {
+            closeGeneration(s);
+        } else {
+            // The server holds less than we sent (it restarted): reopen and resend from its offset.
+            forget(s);
+        }
+    }
+
+    private void closeGeneration(Slot s) {
+        forget(s);
+        try {
+            tailer.closed(s.gen);
+        } catch (IOException | IllegalStateException e) {
+            listener.warn("closing " + s.gen + ": " + e.getMessage());
+        }
+        stateDirty = true;
+        // Finishing a generation is what lets the next one ship: record it now, not a second later.
+        saveState();
+    }
+
+    @Override
+    public void onClosed(CloseCode code, String reason, long retryAfterMs) {
+        slotsById.clear();
+        slotsByGen.clear();
+        connection = null;
+        failedAttempts++;
+        long cap = Math.min(RECONNECT_MAX_NS, RECONNECT_MIN_NS << Math.min(20, failedAttempts - 1));
+        long wait = random.nextLong(cap + 1) + retryAfterMs * 1_000_000L;
+        if (retryAfterMs > 0) {
+            wait += random.nextLong(retryAfterMs * 1_000_000L + 1);
+        }
+        reconnectAt = lastNow + wait;
+        listener.warn("connection closed (" + code + (reason == null || reason.isEmpty() ? "" : ": " + reason)
+            + "); reconnecting in " + wait / 1_000_000 + " ms");
+    }
+
+    // ---------------------------------------------------------------------------------------- state
+
+    private void maybeSaveState(long now) {
+        if (saveSoon || (stateDirty && now >= nextStateSaveAt)) {
+            saveSoon = false;
+            saveState();
+            nextStateSaveAt = now + STATE_SAVE_INTERVAL_NS;
+        }
+    }
+
+    /** Writes the state file now (atomically). */
+    public void saveState() {
+        if (stateStore == null) {
+            stateDirty = false;
+            return;
+        }
+        try {
+            stateStore.save(tailer.snapshot());
+            stateDirty = false;
+        } catch (IOException e) {
+            listener.warn("cannot save state to " + stateStore.file() + ": " + e.getMessage()
+                + " (positions are kept in memory; the server's offsets still prevent loss and duplicates)");
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------- status
+
+    public Tailer tailer() {
+        return tailer;
+    }
+
+    public AgentConnection connection() {
+        return connection;
+    }
+
+    public long lossBytes() {
+        return lossBytes;
+    }
+
+    public long lossEvents() {
+        return lossEvents;
+    }
+
+    public long bytesQueued() {
+        return bytesQueued;
+    }
+
+    /** True when every tracked generation is shipped and durable up to what was read of it. */
+    public boolean idle() {
+        if (connection == null || !connection.allAcked()) {
+            return false;
+        }
+        for (Generation g : tailer.generations()) {
+            if (g.available() > 0 || g.isEnded() || g.durableOffset() < g.readOffset()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
