@@ -1,26 +1,19 @@
 package io.tailwire.cli;
 
 import com.beust.jcommander.Parameter;
-import io.tailwire.agent.AgentCore;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
+import io.tailwire.run.UdpAgent;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /** bin/udp-agent: tails files and ships them to a Tailwire server. */
 public final class AgentMain {
@@ -135,138 +128,32 @@ public final class AgentMain {
         TailerConfig tc = TailerConfig.of(sources).withRotationGraceNanos(o.rotateGraceMs * 1_000_000L)
             .withMaxRotatedHandles(o.maxRotatedHandles);
         PollBackoff poll = new PollBackoff(o.pollMinMicros * 1000L, o.pollMaxMillis * 1_000_000L);
-        AgentCore core = new AgentCore(cc, tc, RealFs.INSTANCE, stateDir, poll, System.nanoTime() ^ id.hashCode(),
-            new AgentCore.Listener() {
-                @Override
-                public void info(String message) {
-                    log.info(message);
-                }
-
-                @Override
-                public void warn(String message) {
-                    log.warn(message);
-                }
-
-                @Override
-                public void debug(String message) {
-                    log.debug(message);
-                }
-            });
+        UdpAgent agent;
         try {
-            core.start(System.nanoTime());
+            agent = new UdpAgent(o.server, cc, tc, RealFs.INSTANCE, stateDir, poll, System.nanoTime() ^ id.hashCode(),
+                o.statusInterval * 1_000_000_000L, log);
         } catch (IOException e) {
             log.error("cannot start: " + e.getMessage());
             return 1;
         }
         log.info("agent '" + id + "' shipping " + sources + " to " + o.server.getAddress().getHostAddress() + ":"
             + o.server.getPort() + " (state in " + stateDir + ")");
-
-        CountDownLatch done = new CountDownLatch(1);
-        final boolean[] stop = {false};
-        final int[] exitCode = {0};
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            synchronized (stop) {
-                stop[0] = true;
-            }
             try {
-                done.await();
-            } catch (InterruptedException ignored) {
+                agent.stop(o.shutdownTimeoutMs * 1_000_000L, o.shutdownTimeoutMs + 5000);
+            } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
             // A signal's default exit status is 128+n; a clean, acknowledged stop is success.
-            Runtime.getRuntime().halt(exitCode[0]);
+            Runtime.getRuntime().halt(agent.failure() == null ? 0 : 1);
         }, "tailwire-agent-shutdown"));
-
-        try (DatagramChannel ch = DatagramChannel.open()) {
-            ch.configureBlocking(false);
-            ch.connect(o.server);
-            ByteBuffer rx = ByteBuffer.allocateDirect(65536);
-            ByteBuffer tx = ByteBuffer.allocateDirect(65536);
-            UnsafeBuffer rxView = new UnsafeBuffer(rx);
-            UnsafeBuffer txView = new UnsafeBuffer(tx);
-            BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 500_000);
-            long lastStatus = System.nanoTime();
-            boolean unreachableLogged = false;
-            while (!core.isClosed()) {
-                boolean stopping;
-                synchronized (stop) {
-                    stopping = stop[0];
-                }
-                long now = System.nanoTime();
-                if (stopping) {
-                    core.shutdown(now, o.shutdownTimeoutMs * 1_000_000L);
-                }
-                int work = 0;
-                while (true) {
-                    rx.clear();
-                    int n;
-                    try {
-                        n = ch.read(rx);
-                    } catch (PortUnreachableException e) {
-                        // ICMP: nothing listens there yet. The connection's own timers and back-off handle it.
-                        if (!unreachableLogged) {
-                            log.warn("server " + o.server + " is not reachable (nothing listening?); retrying");
-                            unreachableLogged = true;
-                        }
-                        continue;
-                    }
-                    if (n <= 0) {
-                        break;
-                    }
-                    unreachableLogged = false;
-                    core.onDatagram(rxView, 0, n, now);
-                    work++;
-                }
-                int len;
-                while ((len = core.poll(txView, now)) > 0) {
-                    tx.clear().limit(len);
-                    try {
-                        ch.write(tx);
-                    } catch (PortUnreachableException e) {
-                        if (!unreachableLogged) {
-                            log.warn("server " + o.server + " is not reachable (nothing listening?); retrying");
-                            unreachableLogged = true;
-                        }
-                    }
-                    work++;
-                }
-                if (o.statusInterval > 0 && now - lastStatus >= o.statusInterval * 1_000_000_000L) {
-                    lastStatus = now;
-                    log.info(status(core));
-                }
-                if (work > 0) {
-                    idle.reset();
-                } else if (core.nextDeadline() > now) {
-                    idle.idle();
-                }
+        try {
+            while (agent.failure() == null) {
+                Thread.sleep(1000);
             }
-        } catch (IOException e) {
-            log.error("network error: " + e.getMessage());
-            core.saveState();
-            exitCode[0] = 1;
-            done.countDown();
-            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        log.info("stopped; state saved");
-        done.countDown();
-        return 0;
-    }
-
-    static String status(AgentCore core) {
-        AgentConnection c = core.connection();
-        StringBuilder sb = new StringBuilder("status: ");
-        sb.append(c == null ? "disconnected" : c.state().name().toLowerCase());
-        long behind = 0;
-        for (var g : core.tailer().generations()) {
-            behind += Math.max(0, g.size() - g.durableOffset());
-        }
-        sb.append(", ").append(core.tailer().generations().size()).append(" generation(s), ")
-            .append(behind).append(" bytes not yet durable at the server, ")
-            .append(core.lossBytes()).append(" bytes lost");
-        if (c != null) {
-            var s = c.stats();
-            sb.append(", ").append(s.retransmissions()).append(" retransmissions");
-        }
-        return sb.toString();
+        return 1;
     }
 }

@@ -1,0 +1,191 @@
+package io.tailwire.run;
+
+import io.tailwire.agent.AgentCore;
+import io.tailwire.agent.PollBackoff;
+import io.tailwire.agent.TailerConfig;
+import io.tailwire.cli.Log;
+import io.tailwire.engine.AgentConnectionConfig;
+import io.tailwire.io.Fs;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The agent process minus its command line: an {@link AgentCore} driven by one thread with one UDP
+ * socket. bin/udp-agent runs one; integration tests run many in one JVM.
+ */
+public final class UdpAgent {
+    private final Log log;
+    private final AgentCore core;
+    private final InetSocketAddress server;
+    private final DatagramChannel channel;
+    private final Thread loop;
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final long statusIntervalNs;
+    private volatile long shutdownGraceNs = -1;
+    private volatile boolean killed;
+    private volatile Throwable failure;
+
+    public UdpAgent(InetSocketAddress server, AgentConnectionConfig connection, TailerConfig tailer, Fs fs,
+                    Path stateDir, PollBackoff poll, long seed, long statusIntervalNs, Log log) throws IOException {
+        this.log = log;
+        this.server = server;
+        this.statusIntervalNs = statusIntervalNs;
+        this.core = new AgentCore(connection, tailer, fs, stateDir, poll, seed, new AgentCore.Listener() {
+            @Override
+            public void info(String message) {
+                log.info(message);
+            }
+
+            @Override
+            public void warn(String message) {
+                log.warn(message);
+            }
+
+            @Override
+            public void debug(String message) {
+                log.debug(message);
+            }
+        });
+        core.start(System.nanoTime());
+        DatagramChannel ch = DatagramChannel.open();
+        try {
+            ch.configureBlocking(false);
+            ch.connect(server);
+        } catch (IOException e) {
+            ch.close();
+            throw new IOException("cannot reach " + server + ": " + e.getMessage(), e);
+        }
+        this.channel = ch;
+        this.loop = new Thread(this::run, "tailwire-agent-" + connection.agentId());
+        this.loop.setDaemon(true);
+        loop.start();
+    }
+
+    private void run() {
+        ByteBuffer rx = ByteBuffer.allocateDirect(65536);
+        ByteBuffer tx = ByteBuffer.allocateDirect(65536);
+        UnsafeBuffer rxView = new UnsafeBuffer(rx);
+        UnsafeBuffer txView = new UnsafeBuffer(tx);
+        BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 500_000);
+        long lastStatus = System.nanoTime();
+        boolean unreachableLogged = false;
+        try {
+            while (!core.isClosed() && !killed) {
+                long now = System.nanoTime();
+                long grace = shutdownGraceNs;
+                if (grace >= 0) {
+                    core.shutdown(now, grace);
+                }
+                int work = 0;
+                while (true) {
+                    rx.clear();
+                    int n;
+                    try {
+                        n = channel.read(rx);
+                    } catch (PortUnreachableException e) {
+                        // ICMP: nothing listens there (yet). The connection's timers and back-off handle it.
+                        if (!unreachableLogged) {
+                            log.warn("server " + server + " is not reachable (nothing listening?); retrying");
+                            unreachableLogged = true;
+                        }
+                        continue;
+                    }
+                    if (n <= 0) {
+                        break;
+                    }
+                    unreachableLogged = false;
+                    core.onDatagram(rxView, 0, n, now);
+                    work++;
+                }
+                int len;
+                while ((len = core.poll(txView, now)) > 0) {
+                    tx.clear().limit(len);
+                    try {
+                        channel.write(tx);
+                    } catch (PortUnreachableException e) {
+                        if (!unreachableLogged) {
+                            log.warn("server " + server + " is not reachable (nothing listening?); retrying");
+                            unreachableLogged = true;
+                        }
+                    }
+                    work++;
+                }
+                if (statusIntervalNs > 0 && now - lastStatus >= statusIntervalNs) {
+                    lastStatus = now;
+                    log.info(Status.line(core));
+                }
+                if (work > 0) {
+                    idle.reset();
+                } else if (core.nextDeadline() > now) {
+                    idle.idle();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            failure = e;
+            log.error("agent loop stopped: " + e);
+            core.saveState();
+        } finally {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+            finished.countDown();
+        }
+    }
+
+    public AgentCore core() {
+        return core;
+    }
+
+    /** Non-null if the loop died. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    /**
+     * Graceful stop (SIGTERM): stop reading files, wait up to {@code graceNs} for acknowledgements, save
+     * state. Returns true if it finished within the wait.
+     */
+    public boolean stop(long graceNs, long waitMs) throws InterruptedException {
+        shutdownGraceNs = graceNs;
+        return finished.await(waitMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops like kill -9: no state save, nothing flushed. */
+    public void kill() throws InterruptedException {
+        killed = true;
+        finished.await(5, TimeUnit.SECONDS);
+    }
+
+    /** Core access from another thread is only safe while the loop is stopped; status reads are racy but harmless. */
+    static final class Status {
+        private Status() {
+        }
+
+        static String line(AgentCore core) {
+            var c = core.connection();
+            StringBuilder sb = new StringBuilder("status: ");
+            sb.append(c == null ? "disconnected" : c.state().name().toLowerCase());
+            long behind = 0;
+            for (var g : core.tailer().generations()) {
+                behind += Math.max(0, g.size() - g.durableOffset());
+            }
+            sb.append(", ").append(core.tailer().generations().size()).append(" generation(s), ")
+                .append(behind).append(" bytes not yet durable at the server, ")
+                .append(core.lossBytes()).append(" bytes lost");
+            if (c != null) {
+                sb.append(", ").append(c.stats().retransmissions()).append(" retransmissions");
+            }
+            return sb.toString();
+        }
+    }
+}

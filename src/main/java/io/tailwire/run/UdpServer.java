@@ -1,0 +1,227 @@
+package io.tailwire.run;
+
+import io.tailwire.cli.Log;
+import io.tailwire.engine.ServerEndpoint;
+import io.tailwire.engine.ServerEndpointConfig;
+import io.tailwire.engine.ServerEvents;
+import io.tailwire.io.Fs;
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.StreamStatus;
+import io.tailwire.server.OutputStore;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * The server process minus its command line: one UDP socket and engine thread, one group-commit
+ * writer thread. bin/udp-server runs one; integration tests run several in one JVM.
+ */
+public final class UdpServer implements AutoCloseable {
+    private final Log log;
+    private final OutputStore store;
+    private final ServerEndpoint endpoint;
+    private final DatagramChannel channel;
+    private final InetSocketAddress bound;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicBoolean durableAdvanced = new AtomicBoolean();
+    private final Thread loop;
+    private final Thread writer;
+    private volatile Throwable failure;
+
+    /** Binds and starts. Throws IOException with a plain message if the address or directory is unusable. */
+    public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
+                     Log log) throws IOException {
+        this.log = log;
+        this.store = new OutputStore(fs, out, storeCfg, log::warn);
+        byte[] secret = new byte[32];
+        SecureRandom rnd = new SecureRandom();
+        rnd.nextBytes(secret);
+        this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log));
+        DatagramChannel ch = DatagramChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
+            ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
+            ch.bind(listen);
+            ch.configureBlocking(false);
+        } catch (IOException e) {
+            ch.close();
+            store.close();
+            throw new IOException("cannot listen on " + listen.getAddress().getHostAddress() + ":" + listen.getPort()
+                + ": " + e.getMessage() + " (is another server running? choose another --listen HOST:PORT)", e);
+        }
+        this.channel = ch;
+        this.bound = (InetSocketAddress) ch.getLocalAddress();
+        // Group commit: one thread forces every file written since its last force, as often as the disk
+        // allows; each force covers everything the engine wrote meanwhile, however many agents.
+        this.writer = new Thread(this::writerLoop, "tailwire-writer");
+        this.writer.setDaemon(true);
+        this.loop = new Thread(this::engineLoop, "tailwire-server");
+        this.loop.setDaemon(true);
+        writer.start();
+        loop.start();
+        log.info("listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort() + ", writing under "
+            + out);
+    }
+
+    private static ServerEvents events(Log log) {
+        return new ServerEvents() {
+            @Override
+            public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
+                log.info("agent '" + agentId + "' connected from " + from.getAddress().getHostAddress() + ":"
+                    + from.getPort());
+            }
+
+            @Override
+            public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
+                                       StreamStatus status) {
+                if (status == StreamStatus.OK) {
+                    log.info(agentId + " " + path + " #" + generation + ": stream "
+                        + (resumeOffset == 0 ? "opened" : "resumed at offset " + resumeOffset));
+                } else {
+                    log.warn(agentId + " " + path + " #" + generation + ": refused (" + status + ")");
+                }
+            }
+
+            @Override
+            public void onClosed(String agentId, long connectionId, CloseCode code) {
+                log.info("agent '" + agentId + "' disconnected (" + code + ")");
+            }
+
+            @Override
+            public void onLossReport(String agentId, String path, long generation, long from, long to,
+                                     String reason) {
+                log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to
+                    + " LOST at the source (" + reason + ")");
+            }
+        };
+    }
+
+    private void writerLoop() {
+        while (running.get()) {
+            if (store.unsyncedBytes() > 0 && store.syncDirty() > 0) {
+                durableAdvanced.set(true);
+            } else {
+                LockSupport.parkNanos(200_000);
+            }
+        }
+    }
+
+    private void engineLoop() {
+        ByteBuffer rx = ByteBuffer.allocateDirect(65536);
+        ByteBuffer tx = ByteBuffer.allocateDirect(65536);
+        UnsafeBuffer rxView = new UnsafeBuffer(rx);
+        UnsafeBuffer txView = new UnsafeBuffer(tx);
+        BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 1_000_000);
+        try {
+            while (running.get()) {
+                long now = System.nanoTime();
+                int work = 0;
+                for (int i = 0; i < 256; i++) {
+                    rx.clear();
+                    SocketAddress from = channel.receive(rx);
+                    if (from == null) {
+                        break;
+                    }
+                    endpoint.onDatagram((InetSocketAddress) from, rxView, 0, rx.position(), now);
+                    work++;
+                }
+                if (durableAdvanced.getAndSet(false)) {
+                    endpoint.onDurableAdvanced();
+                }
+                int len;
+                while ((len = endpoint.poll(txView, now)) > 0) {
+                    tx.clear().limit(len);
+                    channel.send(tx, endpoint.lastDestination());
+                    work++;
+                }
+                if (work > 0) {
+                    idle.reset();
+                } else {
+                    idle.idle();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            if (running.get()) {
+                failure = e;
+                log.error("server loop stopped: " + e);
+                running.set(false);
+            }
+        }
+    }
+
+    public InetSocketAddress address() {
+        return bound;
+    }
+
+    public ServerEndpoint endpoint() {
+        return endpoint;
+    }
+
+    public OutputStore store() {
+        return store;
+    }
+
+    /** Non-null if the engine loop died. */
+    public Throwable failure() {
+        return failure;
+    }
+
+    public boolean running() {
+        return running.get();
+    }
+
+    /** Graceful stop: everything received is made durable before this returns. */
+    @Override
+    public void close() {
+        stopThreads();
+        store.syncDirty();
+        store.close();
+        closeChannel();
+        log.info("stopped; all received data is durable");
+    }
+
+    /**
+     * Stops like kill -9 would, as far as one JVM can: threads stop, the socket closes, nothing more is
+     * forced. Written bytes stay in the page cache, as with a real process kill.
+     */
+    public void kill() {
+        stopThreads();
+        closeChannel();
+    }
+
+    private void stopThreads() {
+        running.set(false);
+        try {
+            loop.join(5000);
+            writer.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeChannel() {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // closing: nothing left to do with it
+        }
+    }
+
+    /** The ServerEndpoint configuration the command line builds. */
+    public static ServerEndpointConfig config(int maxDatagram, int maxConnections, long connectionBuffer,
+                                              int maxStreams) {
+        ServerEndpointConfig d = ServerEndpointConfig.defaults();
+        return new ServerEndpointConfig(maxDatagram, maxConnections, connectionBuffer,
+            (int) Math.min(256 * 1024, connectionBuffer), maxStreams, d.idleTimeoutNs(), d.keepaliveNs(),
+            d.maxAckDelayNs(), d.tokenValidityNs(), d.busyRetryAfterMs(), d.appendRetryNs());
+    }
+}
