@@ -191,8 +191,7 @@ public final class ServerEndpoint {
     public void onDatagram(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {
         datagramsReceived++;
         header.wrap(buf, index, length);
-        int rc = header.validate(cfg.maxDatagramSize() < Wire.MIN_HELLO_LENGTH ? Wire.MIN_HELLO_LENGTH
-            : Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
+        int rc = header.validate(Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
         if (rc == Wire.ERR_VERSION) {
             // Checksum passed, so this is a real datagram of another version: tell a HELLO what we speak.
             if (header.type() == Wire.TYPE_HELLO && length >= Wire.MIN_HELLO_LENGTH) {

@@ -111,6 +111,32 @@ class EndpointTest {
     }
 
     @Test
+    void hostileDatagramsToTheAgentNeverThrowNorChangeItsState() {
+        Harness h = new Harness(27);
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        long conn = h.agent.connectionId();
+        SplittableRandom r = new SplittableRandom(27);
+        for (int i = 0; i < 20_000; i++) {
+            int len = r.nextInt(0, 1600);
+            byte[] b = new byte[len];
+            r.nextBytes(b);
+            UnsafeBuffer ub = new UnsafeBuffer(b);
+            if (len >= 16 && r.nextBoolean()) {
+                b[0] = 1;
+                b[1] = (byte) r.nextInt(0x14);
+                if (b[1] == Wire.TYPE_RESET || b[1] == Wire.TYPE_CLOSE) {
+                    b[1] = Wire.TYPE_ACK; // those would legitimately end the connection if the id matched
+                }
+                io.tailwire.wire.Checksum.seal(ub, 0, len);
+            }
+            h.agent.onDatagram(ub, 0, len, h.now);
+        }
+        assertEquals(AgentConnection.State.CONNECTED, h.agent.state());
+        assertEquals(conn, h.agent.connectionId());
+        assertTrue(h.agent.stats().datagramsDropped() > 19_000);
+    }
+
+    @Test
     void dataForUnknownConnectionIsAnsweredWithResetAndAgentReconnects() {
         Harness h = new Harness(11);
         assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
