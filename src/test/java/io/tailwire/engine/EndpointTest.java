@@ -340,18 +340,4 @@ class EndpointTest {
         assertEquals(CloseCode.BAD_AGENT_ID, ((Close) dec.body()).getCode());
         assertNull(ControlCodec.decode(out, 0, n - 1, 2000));
     }
-
-    @Test
-    void expiredRetryTokenIsAnsweredWithAFreshRetry() {
-        Harness h = new Harness(26);
-        List<byte[]> retries = new ArrayList<>();
-        // Hold the agent's token-bearing HELLO for 31 s by delaying everything from the agent.
-        h.delayNs = 31_000 * MS;
-        h.agent = new AgentConnection(AgentConnectionConfig.defaults("agent-1").withTimeouts(120_000 * MS,
-            120_000 * MS, 5000 * MS), h.now, 26, h);
-        assertTrue(h.runUntil(() -> h.countSent(h.sentByServer, Wire.TYPE_RETRY) >= 2, 100_000 * MS));
-        assertFalse(h.connected && h.countSent(h.sentByServer, Wire.TYPE_WELCOME) == 0);
-        retries.addAll(h.sentByServer);
-        assertTrue(retries.size() >= 2);
-    }
 }
