@@ -186,6 +186,16 @@ public final class ServerEndpoint {
         durableAdvanced = true;
     }
 
+    /**
+     * Closes every connection with CLOSE(code), e.g. SERVER_SHUTDOWN; the CLOSE datagrams come out of the
+     * following polls (each connection's is queued once; drain with poll before closing the socket).
+     */
+    public void closeAll(CloseCode code, String reason) {
+        for (Conn c : new ArrayList<>(conns)) {
+            closeConnection(c, code, reason, true);
+        }
+    }
+
     // ---------------------------------------------------------------- input
 
     public void onDatagram(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {

@@ -340,4 +340,14 @@ class EndpointTest {
         assertEquals(CloseCode.BAD_AGENT_ID, ((Close) dec.body()).getCode());
         assertNull(ControlCodec.decode(out, 0, n - 1, 2000));
     }
+
+    @Test
+    void serverShutdownClosesConnectionsWithACloseTheAgentReports() {
+        Harness h = new Harness(28);
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        h.server.closeAll(CloseCode.SERVER_SHUTDOWN, "bye");
+        assertEquals(0, h.server.connectionCount());
+        assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * MS));
+        assertEquals(CloseCode.SERVER_SHUTDOWN, h.closedCode);
+    }
 }
