@@ -350,4 +350,21 @@ class EndpointTest {
         assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * MS));
         assertEquals(CloseCode.SERVER_SHUTDOWN, h.closedCode);
     }
+
+    @Test
+    void helloOfAnotherVersionGetsUnsupportedVersionClose() {
+        Harness h = new Harness(29);
+        UnsafeBuffer b = new UnsafeBuffer(new byte[2000]);
+        int len = ControlCodec.encode(b, 0, 2000, 0, Hello.newBuilder().setAgentId("a").setClientNonce(5).build());
+        b.putByte(0, (byte) 2);
+        io.tailwire.wire.Checksum.seal(b, 0, len);
+        h.server.onDatagram(Harness.AGENT_ADDR, b, 0, len, h.now);
+        UnsafeBuffer out = new UnsafeBuffer(new byte[2000]);
+        int n = h.server.poll(out, h.now);
+        assertTrue(n > 0 && n <= len);
+        Close c = (Close) ControlCodec.decode(out, 0, n, 2000).body();
+        assertEquals(CloseCode.UNSUPPORTED_VERSION, c.getCode());
+        assertEquals(List.of(1), c.getSupportedVersionsList());
+        assertEquals(0, h.server.connectionCount());
+    }
 }
