@@ -626,8 +626,8 @@ public final class AgentConnection {
                 }
             }
         }
-        if (lostCount == 0 && sendNext < nextPn && sendNext < highestCumulative + RING
-            || lostCount == 0 && sendNext < nextPn && highestCumulative < 0) {
+        // New data only when nothing awaits retransmission, and within the receiver's SACK range.
+        if (lostCount == 0 && sendNext < nextPn && (highestCumulative < 0 || sendNext < highestCumulative + RING)) {
             Slot s = slots[(int) (sendNext & MASK)];
             if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
                 sendNext++;

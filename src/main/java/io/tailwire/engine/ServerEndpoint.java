@@ -186,13 +186,22 @@ public final class ServerEndpoint {
         durableAdvanced = true;
     }
 
+    /**
+     * Closes every connection with CLOSE(code), e.g. SERVER_SHUTDOWN; the CLOSE datagrams come out of the
+     * following polls (each connection's is queued once; drain with poll before closing the socket).
+     */
+    public void closeAll(CloseCode code, String reason) {
+        for (Conn c : new ArrayList<>(conns)) {
+            closeConnection(c, code, reason, true);
+        }
+    }
+
     // ---------------------------------------------------------------- input
 
     public void onDatagram(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {
         datagramsReceived++;
         header.wrap(buf, index, length);
-        int rc = header.validate(cfg.maxDatagramSize() < Wire.MIN_HELLO_LENGTH ? Wire.MIN_HELLO_LENGTH
-            : Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
+        int rc = header.validate(Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
         if (rc == Wire.ERR_VERSION) {
             // Checksum passed, so this is a real datagram of another version: tell a HELLO what we speak.
             if (header.type() == Wire.TYPE_HELLO && length >= Wire.MIN_HELLO_LENGTH) {

@@ -10,7 +10,7 @@ import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.LongRange;
 
 class TransferProperties {
-    /** Virtual-time bound for 200 KB at up to 20% loss: generous, but finite and checked. */
+    /** Virtual-time bound for up to 400 KB at up to 30% loss each way: generous, but finite and checked. */
     static final long BOUND_NS = 60_000 * Harness.MS;
 
     @Property(tries = 100)
@@ -21,6 +21,22 @@ class TransferProperties {
         @ForAll @IntRange(min = 0, max = 2000) int jitterMicros,
         @ForAll @IntRange(min = 1, max = 200_000) int size,
         @ForAll boolean lazyDisk) {
+        run(seed, lossPercent, dupPercent, jitterMicros, size, lazyDisk);
+    }
+
+    @Property(tries = 20)
+    void heavyLossWithLargeTransfersStillDeliversExactlyOnceInOrderWithinTheWindow(
+        @ForAll @LongRange(min = 1, max = Long.MAX_VALUE) long seed,
+        @ForAll @IntRange(min = 5, max = 30) int lossPercent,
+        @ForAll @IntRange(min = 1, max = 10) int dupPercent,
+        @ForAll @IntRange(min = 200, max = 3000) int jitterMicros,
+        @ForAll @IntRange(min = 100_000, max = 400_000) int size,
+        @ForAll boolean lazyDisk) {
+        run(seed, lossPercent, dupPercent, jitterMicros, size, lazyDisk);
+    }
+
+    private static void run(long seed, int lossPercent, int dupPercent, int jitterMicros, int size,
+                            boolean lazyDisk) {
         Harness h = new Harness(seed);
         h.loss = lossPercent / 100.0;
         h.dup = dupPercent / 100.0;
@@ -37,5 +53,7 @@ class TransferProperties {
         assertArrayEquals(data, m.content(), why);
         assertEquals(size, h.closedDurable, why);
         assertEquals(0, h.windowViolations, why);
+        net.jqwik.api.statistics.Statistics.label("retransmitted").collect(h.agent.stats().retransmissions() > 0);
+        net.jqwik.api.statistics.Statistics.label("duplicates at server").collect(h.server.stats().duplicates() > 0);
     }
 }
