@@ -71,11 +71,11 @@ public final class IngestThrottle {
 
     /**
      * Sets the server-wide rate: {@link #UNLIMITED}, {@link #PAUSED} or 1..{@link #MAX_RATE} bytes per
-     * second. A new rate starts from an empty (or, when lowered, a clamped) bucket.
+     * second. Every new setting starts from an empty bucket: no savings or debt carry over.
      */
     public synchronized void setGlobal(long bytesPerSecond) {
         checkRate(bytesPerSecond);
-        global.rate = bytesPerSecond;
+        global.set(bytesPerSecond);
         updateAnyLimit();
     }
 
@@ -95,7 +95,7 @@ public final class IngestThrottle {
         }
         Bucket b = agents.get(agentId);
         if (b != null) {
-            b.rate = bytesPerSecond;
+            b.set(bytesPerSecond);
         } else {
             if (agents.size() >= maxAgents) {
                 throw new IllegalStateException("too many per-agent limits (at most " + maxAgents
@@ -244,13 +244,16 @@ public final class IngestThrottle {
     }
 
     /**
-     * A token bucket. {@code rate} is written by the admin side; everything else only by the engine
-     * thread, which notices a changed rate by comparing with {@code appliedRate}.
+     * A token bucket. {@code rate} and {@code version} are written by the admin side; everything else
+     * only by the engine thread, which notices a new setting by comparing versions.
      */
     private static final class Bucket {
         volatile long rate;
+        /** Bumped after {@code rate} is written, so a reader that sees the new version sees the new rate. */
+        private volatile int version;
 
-        private long appliedRate = Long.MIN_VALUE;
+        private int appliedVersion = -1;
+        private long appliedRate;
         private long tokens;
         /** Fraction of a token, in units of 1e-9 byte, so slow rates do not lose bytes to rounding. */
         private long remainder;
@@ -260,19 +263,25 @@ public final class IngestThrottle {
             this.rate = rate;
         }
 
+        /** Admin side, under the throttle's lock. */
+        void set(long r) {
+            rate = r;
+            version++;
+        }
+
         /** Brings the bucket up to {@code nowNs}; returns its tokens, {@link Long#MAX_VALUE} if unlimited. */
         long refill(long nowNs) {
-            long r = rate;
-            if (r != appliedRate) {
-                // A new setting takes effect from now, without the old one's savings or debt.
-                tokens = r <= 0 ? 0 : Math.min(Math.max(tokens, 0), burst(r));
-                if (appliedRate == Long.MIN_VALUE) {
-                    tokens = 0;
-                }
+            int v = version;
+            if (v != appliedVersion) {
+                // A new setting takes effect from now, empty: neither the old one's savings nor its
+                // debt carry over, so the agents see the new rate at once and never a burst.
+                appliedVersion = v;
+                appliedRate = rate;
+                tokens = 0;
                 remainder = 0;
                 lastNs = nowNs;
-                appliedRate = r;
             }
+            long r = appliedRate;
             if (r == UNLIMITED) {
                 return Long.MAX_VALUE;
             }
