@@ -1,0 +1,276 @@
+package io.tailwire.server.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AdminServerTest {
+    private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+
+    private final IngestThrottle throttle = new IngestThrottle(3);
+    private final Metrics metrics = new Metrics();
+    private final AtomicReference<List<StatusSource.Agent>> agents = new AtomicReference<>(List.of());
+    private final List<String> log = new CopyOnWriteArrayList<>();
+    private AdminServer server;
+    private HttpClient client;
+
+    @BeforeEach
+    void start() throws IOException {
+        metrics.counter("tailwire_bytes_received_total", "Payload bytes received.", () -> 1234);
+        StatusSource status = () -> {
+            List<StatusSource.Agent> a = agents.get();
+            if (a == null) {
+                throw new IllegalStateException("status unavailable");
+            }
+            return a;
+        };
+        AdminMetrics.registerThrottle(metrics, throttle);
+        AdminMetrics.registerAgents(metrics, status);
+        server = new AdminServer(LOOPBACK, throttle, metrics, status, log::add);
+        server.start();
+        client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    }
+
+    @AfterEach
+    void stop() {
+        server.close();
+    }
+
+    private HttpResponse<String> send(String method, String pathAndQuery) throws Exception {
+        return send(method, pathAndQuery, null);
+    }
+
+    private HttpResponse<String> send(String method, String pathAndQuery, String formBody) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + pathAndQuery))
+                .timeout(Duration.ofSeconds(20));
+        if (formBody != null) {
+            b.header("Content-Type", "application/x-www-form-urlencoded");
+            b.method(method, HttpRequest.BodyPublishers.ofString(formBody));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void assertOneLinePlainText(HttpResponse<String> r, int code, String mentions) {
+        assertEquals(code, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+        String body = r.body();
+        assertTrue(body.endsWith("\n") && body.indexOf('\n') == body.length() - 1, "one line: " + body);
+        assertTrue(body.contains(mentions), body);
+    }
+
+    @Test
+    void getThrottleShowsTheSettingsAndPostChangesThemAndAnswersWithTheNewState() throws Exception {
+        Map<String, Object> s = MiniJson.object(send("GET", "/throttle").body());
+        assertEquals(-1L, s.get("global_bytes_per_second"));
+        assertEquals(List.of(), s.get("agents"));
+
+        HttpResponse<String> r = send("POST", "/throttle?bytes_per_second=1000000");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        assertEquals(1_000_000L, MiniJson.object(r.body()).get("global_bytes_per_second"));
+        assertEquals(1_000_000L, throttle.global());
+
+        r = send("POST", "/throttle?agent=web-1&bytes_per_second=0");
+        assertEquals(200, r.statusCode());
+        s = MiniJson.object(r.body());
+        assertEquals(List.of(Map.of("agent", "web-1", "bytes_per_second", 0L, "effective_bytes_per_second", 0L)),
+                s.get("agents"));
+        assertEquals(Map.of("agent", "web-1", "bytes_per_second", 0L, "effective_bytes_per_second", 0L), s.get("agent"));
+        assertEquals(0, throttle.effective("web-1"));
+        assertEquals(0, throttle.allowance("web-1", 5_000_000_000L));
+
+        // an agent's setting above the global one has no effect beyond it
+        send("POST", "/throttle?agent=db.2&bytes_per_second=5000000");
+        s = MiniJson.object(send("GET", "/throttle?agent=db.2").body());
+        assertEquals(Map.of("agent", "db.2", "bytes_per_second", 5_000_000L, "effective_bytes_per_second", 1_000_000L),
+                s.get("agent"));
+        // an agent without a setting, asked about, shows the global one
+        s = MiniJson.object(send("GET", "/throttle?agent=other").body());
+        assertEquals(Map.of("agent", "other", "bytes_per_second", -1L, "effective_bytes_per_second", 1_000_000L),
+                s.get("agent"));
+
+        // -1 removes an agent's setting; a form body works like the query
+        assertEquals(200, send("POST", "/throttle", "agent=web-1&bytes_per_second=-1").statusCode());
+        assertEquals(-1, throttle.agent("web-1"));
+        assertEquals(200, send("POST", "/throttle", "bytes_per_second=-1").statusCode());
+        assertEquals(-1, throttle.global());
+        assertTrue(log.contains("admin: server-wide ingest rate set to 1000000 bytes/s"), log.toString());
+        assertTrue(log.contains("admin: ingest rate of agent web-1 set to 0 (paused)"), log.toString());
+    }
+
+    @Test
+    void badThrottleParametersGet400WithAOneLineReasonAndChangeNothing() throws Exception {
+        throttle.setGlobal(777);
+        assertOneLinePlainText(send("POST", "/throttle"), 400, "missing bytes_per_second");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=fast"), 400, "must be an integer");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second="), 400, "must be an integer");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=-2"), 400, "-1 (unlimited), 0 (pause)");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=99999999999999999999"), 400, "integer");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=" + (IngestThrottle.MAX_RATE + 1)), 400,
+                "1.." + IngestThrottle.MAX_RATE);
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&rate=2"), 400, "unknown parameter 'rate'");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&bytes_per_second=2"), 400, "given twice");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&agent=a%2Fb"), 400, "agent must match");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&agent="), 400, "agent must match");
+        assertOneLinePlainText(send("POST", "/throttle", "bytes_per_second=%zz"), 400, "badly encoded");
+        assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1%0Aevil"), 400, "1?evil");
+        assertOneLinePlainText(send("GET", "/throttle?agent=.."), 400, "agent must match");
+        assertOneLinePlainText(send("POST", "/throttle", "{\"bytes_per_second\":1}"), 400, "unknown parameter");
+        assertEquals(777, throttle.global());
+        assertEquals(0, throttle.agentLimits());
+
+        for (String id : List.of("a", "b", "c")) {
+            assertEquals(200, send("POST", "/throttle?agent=" + id + "&bytes_per_second=5").statusCode());
+        }
+        assertOneLinePlainText(send("POST", "/throttle?agent=d&bytes_per_second=5"), 400, "too many per-agent limits");
+    }
+
+    @Test
+    void aBodyThatIsNotAFormIsRefused() throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/throttle"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"bytes_per_second\":1}")).build();
+        assertOneLinePlainText(client.send(req, HttpResponse.BodyHandlers.ofString()), 400,
+                "application/x-www-form-urlencoded");
+        assertOneLinePlainText(send("POST", "/throttle", "bytes_per_second=" + "1".repeat(5000)), 413,
+                "larger than");
+        assertEquals(-1, throttle.global());
+    }
+
+    @Test
+    void wrongMethodsGet405WithAllowAndUnknownPaths404() throws Exception {
+        HttpResponse<String> r = send("DELETE", "/throttle");
+        assertOneLinePlainText(r, 405, "not allowed");
+        assertEquals("GET, POST", r.headers().firstValue("Allow").orElse(""));
+        r = send("POST", "/metrics");
+        assertOneLinePlainText(r, 405, "not allowed");
+        assertEquals("GET", r.headers().firstValue("Allow").orElse(""));
+        assertOneLinePlainText(send("PUT", "/status"), 405, "not allowed");
+        assertOneLinePlainText(send("GET", "/"), 404, "not found");
+        assertOneLinePlainText(send("GET", "/throttle/"), 404, "not found");
+        assertOneLinePlainText(send("GET", "/metricsx"), 404, "not found");
+        assertOneLinePlainText(send("GET", "/status?verbose=1"), 400, "unknown parameter");
+    }
+
+    @Test
+    void metricsAreServedInPrometheusTextFormat() throws Exception {
+        throttle.setGlobal(5000);
+        throttle.setAgent("web-1", 10);
+        agents.set(List.of(new StatusSource.Agent("a1", true, "10.0.0.1:4000", Instant.EPOCH,
+                Instant.ofEpochSecond(1_700_000_000L), 65536, 99,
+                List.of(new StatusSource.Stream("/var/log/x", 1, 100, 60), new StatusSource.Stream("/y", 2, 5, 5)))));
+        HttpResponse<String> r = send("GET", "/metrics");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"));
+        Map<String, PromText.Family> f = PromText.parse(r.body());
+        assertEquals(1234.0, f.get("tailwire_bytes_received_total").samples().get(0).value());
+        assertEquals(5000.0, f.get("tailwire_throttle_global_bytes_per_second").samples().get(0).value());
+        PromText.Sample agent = f.get("tailwire_throttle_agent_bytes_per_second").samples().get(0);
+        assertEquals(Map.of("agent", "web-1"), agent.labels());
+        assertEquals(10.0, agent.value());
+        assertEquals(65536.0, f.get("tailwire_agent_window_bytes").samples().get(0).value());
+        assertEquals(99.0, f.get("tailwire_agent_received_bytes_total").samples().get(0).value());
+        assertEquals(40.0, f.get("tailwire_agent_unsynced_bytes").samples().get(0).value());
+        assertEquals(2.0, f.get("tailwire_agent_streams").samples().get(0).value());
+        assertEquals(1.0, f.get("tailwire_agent_connected").samples().get(0).value());
+        assertEquals(1.7e9, f.get("tailwire_agent_last_seen_seconds").samples().get(0).value());
+    }
+
+    @Test
+    void statusListsAgentsAndStreamsAsJsonWithEscapedStrings() throws Exception {
+        String weirdPath = "/var/log/\"quoted\"\\back\nnew\u0001line\u2028é😀";
+        throttle.setGlobal(2000);
+        throttle.setAgent("a1", 500);
+        agents.set(List.of(
+                new StatusSource.Agent("a1", true, "[::1]:5000", Instant.parse("2026-11-27T20:00:00Z"),
+                        Instant.parse("2026-11-27T20:01:02.5Z"), 131072, 4096,
+                        List.of(new StatusSource.Stream(weirdPath, 3, 4096, 1024))),
+                new StatusSource.Agent("a2", false, null, null, null, -1, 0, List.of())));
+        HttpResponse<String> r = send("GET", "/status");
+        assertEquals(200, r.statusCode());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+        Map<String, Object> s = MiniJson.object(r.body());
+        List<?> list = (List<?>) s.get("agents");
+        assertEquals(2, list.size());
+        Map<?, ?> a1 = (Map<?, ?>) list.get(0);
+        assertEquals("a1", a1.get("agent"));
+        assertEquals(true, a1.get("connected"));
+        assertEquals("[::1]:5000", a1.get("remote_address"));
+        assertEquals("2026-11-27T20:00:00Z", a1.get("connected_since"));
+        assertEquals("2026-11-27T20:01:02.500Z", a1.get("last_seen"));
+        assertEquals(131072L, a1.get("window"));
+        assertEquals(4096L, a1.get("bytes_received"));
+        assertEquals(500L, a1.get("throttle_bytes_per_second"));
+        assertEquals(List.of(Map.of("path", weirdPath, "generation", 3L, "held", 4096L, "durable", 1024L)),
+                a1.get("streams"));
+        Map<?, ?> a2 = (Map<?, ?>) list.get(1);
+        assertEquals(false, a2.get("connected"));
+        assertTrue(a2.containsKey("remote_address") && a2.get("remote_address") == null);
+        assertTrue(a2.containsKey("last_seen") && a2.get("last_seen") == null);
+        assertEquals(2000L, a2.get("throttle_bytes_per_second"));
+        assertEquals(2000L, s.get("global_throttle_bytes_per_second"));
+    }
+
+    @Test
+    void aFailingStatusSourceGives500AndTheServerKeepsServing() throws Exception {
+        agents.set(null);
+        assertOneLinePlainText(send("GET", "/status"), 500, "status unavailable");
+        // the metrics families fed by the same source are empty, the rest still there
+        Map<String, PromText.Family> f = PromText.parse(send("GET", "/metrics").body());
+        assertEquals(List.of(), f.get("tailwire_agent_connected").samples());
+        assertEquals(1, f.get("tailwire_bytes_received_total").samples().size());
+        agents.set(List.of());
+        assertEquals(200, send("GET", "/status").statusCode());
+        assertTrue(log.stream().anyMatch(l -> l.contains("status unavailable")), log.toString());
+    }
+
+    @Test
+    void bindingAnAddressInUseFailsWithAPlainIOException() {
+        AdminServer second = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()),
+                throttle, metrics, StatusSource.NONE);
+        IOException e = assertThrows(IOException.class, second::start);
+        assertTrue(e.getMessage().startsWith("cannot listen for admin HTTP on ")
+                && e.getMessage().contains(":" + server.port() + ": ") && !e.getMessage().contains("\n"), e.getMessage());
+        AdminServer unresolved = new AdminServer(InetSocketAddress.createUnresolved("no-such-host.invalid", 0),
+                throttle, metrics, StatusSource.NONE);
+        e = assertThrows(IOException.class, unresolved::start);
+        assertTrue(e.getMessage().startsWith("cannot listen for admin HTTP on no-such-host.invalid:0"), e.getMessage());
+        second.close(); // closing a server that never started is harmless
+    }
+
+    @Test
+    void concurrentRequestsAreAllAnswered() throws Exception {
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> fs = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String path = i % 2 == 0 ? "/metrics" : "/throttle?agent=a&bytes_per_second=" + i;
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path))
+                    .timeout(Duration.ofSeconds(30))
+                    .method(i % 2 == 0 ? "GET" : "POST", HttpRequest.BodyPublishers.noBody()).build();
+            fs.add(client.sendAsync(req, HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var f : fs) {
+            assertEquals(200, f.get().statusCode());
+        }
+        assertTrue(throttle.agent("a") > 0 && throttle.agent("a") % 2 == 1);
+    }
+}
