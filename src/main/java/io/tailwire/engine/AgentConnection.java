@@ -1,0 +1,788 @@
+package io.tailwire.engine;
+
+import java.util.ArrayDeque;
+import java.util.SplittableRandom;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.MessageLite;
+
+import io.tailwire.proto.Close;
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.FileIdentity;
+import io.tailwire.proto.Hello;
+import io.tailwire.proto.LossReport;
+import io.tailwire.proto.Retry;
+import io.tailwire.proto.StreamClose;
+import io.tailwire.proto.StreamClosed;
+import io.tailwire.proto.StreamOpen;
+import io.tailwire.proto.StreamReply;
+import io.tailwire.proto.StreamStatus;
+import io.tailwire.proto.Welcome;
+import io.tailwire.wire.AckFlyweight;
+import io.tailwire.wire.Checksum;
+import io.tailwire.wire.ControlCodec;
+import io.tailwire.wire.DataFlyweight;
+import io.tailwire.wire.HeaderFlyweight;
+import io.tailwire.wire.PingFlyweight;
+import io.tailwire.wire.Wire;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Client side of one connection attempt (wire-spec.md sections 3-8), sans-IO: datagrams in through
+ * {@link #onDatagram}, out through {@link #poll}, time passed in. Selective repeat over a ring of 1024
+ * segment slots (the SACK range); each slot keeps its encoded DATA datagram so a retransmission only
+ * refreshes the timestamp and checksum. Slot buffers are allocated on first use and then reused.
+ * Not thread-safe: one thread drives it.
+ */
+public final class AgentConnection {
+    public enum State { CONNECTING, CONNECTED, CLOSED }
+
+    /** A snapshot of counters, for metrics and tests. */
+    public record Stats(long packetsSent, long dataPacketsSent, long retransmissions, long fastRetransmits,
+                        long timeouts, long acksReceived, long datagramsDropped, long srttNs, long rtoNs,
+                        long cwnd, long peerWindow, long bytesInFlight, long maxBytesInFlight,
+                        long bytesAcked) {
+    }
+
+    private static final int RING = Wire.SACK_RANGE;
+    private static final int MASK = RING - 1;
+    private static final int PACKET_THRESHOLD = 3;
+    private static final int PERSISTENT_CONGESTION_TIMEOUTS = 3;
+
+    private static final byte FREE = 0;
+    private static final byte QUEUED = 1;
+    private static final byte IN_FLIGHT = 2;
+    private static final byte LOST = 3;
+
+    private static final class Slot {
+        UnsafeBuffer buffer;
+        int length;
+        int payloadLength;
+        int streamId;
+        byte state;
+        int timeouts;
+        long sentTimeNs;
+        long deadlineNs;
+        long txSeq;
+    }
+
+    private enum StreamPhase { OPENING, OPEN, REFUSED, CLOSING }
+
+    private static final class AgentStream {
+        final int id;
+        final StreamOpen open;
+        StreamPhase phase = StreamPhase.OPENING;
+        long deadlineNs = Long.MIN_VALUE;
+        int backoff;
+        long finalLength;
+        int unacked;
+
+        AgentStream(int id, StreamOpen open) {
+            this.id = id;
+            this.open = open;
+        }
+    }
+
+    private static final class PendingLoss {
+        final LossReport report;
+        int remaining = 3;
+        long deadlineNs = Long.MIN_VALUE;
+
+        PendingLoss(LossReport report) {
+            this.report = report;
+        }
+    }
+
+    private final AgentConnectionConfig cfg;
+    private final AgentEvents events;
+    private final SplittableRandom random;
+    private final RttEstimator rtt;
+    private final long clientNonce;
+    private State state = State.CONNECTING;
+    private long connectionId;
+    private long serverInstance;
+    private ByteString token = ByteString.EMPTY;
+    private int maxDatagram;
+    private NewReno cc;
+    private long peerWindow;
+    private long highestCumulative = -1;
+
+    private final long connectDeadlineNs;
+    private long helloDeadlineNs;
+    private int helloBackoff;
+    private int helloSendsSinceReply;
+    private long helloSentNs;
+
+    private long lastSentNs;
+    private long lastReceivedNs;
+    private long idleTimeoutNs;
+    private long keepaliveNs;
+
+    // Send ring: packets [base, nextPn) are queued or unacknowledged; [base, sendNext) were sent.
+    private final Slot[] slots = new Slot[RING];
+    private long base;
+    private long nextPn;
+    private long sendNext;
+    private long bytesInFlight;
+    private long maxBytesInFlight;
+    private long queuedBytes;
+    private long txSeq;
+    private int lostCount;
+    private long earliestDeadlineNs = Long.MAX_VALUE;
+    private boolean deadlineDirty;
+
+    private long persistDeadlineNs = Long.MAX_VALUE;
+    private int persistBackoff;
+
+    private final Int2ObjectHashMap<AgentStream> streams = new Int2ObjectHashMap<>();
+    private int nextStreamId = 1;
+    private long controlDeadlineNs = Long.MAX_VALUE;
+    private boolean controlDirty;
+    private final ArrayDeque<PendingLoss> losses = new ArrayDeque<>();
+    private int closeCopies;
+    private Close closeMessage;
+
+    private final HeaderFlyweight header = new HeaderFlyweight();
+    private final AckFlyweight ack = new AckFlyweight();
+    private final DataFlyweight data = new DataFlyweight();
+    private final PingFlyweight ping = new PingFlyweight();
+
+    private long packetsSent;
+    private long dataPacketsSent;
+    private long retransmissions;
+    private long fastRetransmits;
+    private long timeouts;
+    private long acksReceived;
+    private long dropped;
+    private long bytesAcked;
+
+    public AgentConnection(AgentConnectionConfig cfg, long nowNs, long seed, AgentEvents events) {
+        this.cfg = cfg;
+        this.events = events;
+        this.random = new SplittableRandom(seed);
+        this.rtt = new RttEstimator(cfg.initialRttNs(), cfg.minRtoNs(), cfg.maxRtoNs(), cfg.maxAckDelayNs());
+        long nonce = random.nextLong();
+        this.clientNonce = nonce == 0 ? 1 : nonce;
+        this.maxDatagram = cfg.maxDatagramSize();
+        this.connectDeadlineNs = nowNs + cfg.connectTimeoutNs();
+        this.helloDeadlineNs = Long.MIN_VALUE;
+        this.lastSentNs = nowNs;
+        this.lastReceivedNs = nowNs;
+        this.idleTimeoutNs = cfg.idleTimeoutNs();
+        this.keepaliveNs = cfg.keepaliveNs();
+    }
+
+    // ---------------------------------------------------------------- accessors
+
+    public State state() {
+        return state;
+    }
+
+    public long connectionId() {
+        return connectionId;
+    }
+
+    public int maxPayload() {
+        return maxDatagram - Wire.DATA_HEADER_LENGTH;
+    }
+
+    public long bytesInFlight() {
+        return bytesInFlight;
+    }
+
+    /** The receiver window the sender currently obeys (from WELCOME, then the newest ACK). */
+    public long peerWindow() {
+        return peerWindow;
+    }
+
+    public long congestionWindow() {
+        return cc == null ? 0 : cc.window();
+    }
+
+    /** Nothing queued or unacknowledged. */
+    public boolean allAcked() {
+        return base == nextPn;
+    }
+
+    /** Payload bytes that {@link #send} accepts now (0 unless connected). */
+    public long sendSpace() {
+        if (state != State.CONNECTED || nextPn - base >= RING) {
+            return 0;
+        }
+        long bytes = cfg.sendBufferBytes() - queuedBytes;
+        long slotsFree = RING - (nextPn - base);
+        return Math.max(0, Math.min(bytes, slotsFree * maxPayload()));
+    }
+
+    public Stats stats() {
+        return new Stats(packetsSent, dataPacketsSent, retransmissions, fastRetransmits, timeouts, acksReceived,
+            dropped, rtt.srttNs(), rtt.rtoNs(), cc == null ? 0 : cc.window(), peerWindow, bytesInFlight,
+            maxBytesInFlight, bytesAcked);
+    }
+
+    // ---------------------------------------------------------------- application calls
+
+    /**
+     * Starts opening a stream; the answer arrives as {@link AgentEvents#onStreamReply}. Returns the stream
+     * id, or -1 when not connected or the request does not fit in one datagram (path too long).
+     */
+    public int openStream(String path, long generation, FileIdentity identity, long previousGenerationLength) {
+        if (state != State.CONNECTED) {
+            return -1;
+        }
+        int id = nextStreamId;
+        StreamOpen.Builder b = StreamOpen.newBuilder().setStreamId(id).setPath(path).setGeneration(generation)
+            .setPreviousGenerationLength(previousGenerationLength);
+        if (identity != null) {
+            b.setIdentity(identity);
+        }
+        StreamOpen open = b.build();
+        if (Wire.HEADER_LENGTH + open.getSerializedSize() > maxDatagram) {
+            return -1;
+        }
+        nextStreamId++;
+        streams.put(id, new AgentStream(id, open));
+        controlDeadlineNs = Long.MIN_VALUE;
+        return id;
+    }
+
+    /**
+     * Queues one segment of stream bytes (copied). The stream must have been answered OK; segments of a
+     * stream must be queued in offset order without gaps, starting at the resume offset. Returns false
+     * when there is no space now ({@link #sendSpace()}).
+     */
+    public boolean send(int streamId, long offset, DirectBuffer src, int index, int length) {
+        if (length < 1 || length > maxPayload()) {
+            throw new IllegalArgumentException("segment length " + length + " not in 1.." + maxPayload());
+        }
+        AgentStream s = streams.get(streamId);
+        if (s == null || s.phase != StreamPhase.OPEN) {
+            throw new IllegalStateException("stream " + streamId + " is not open");
+        }
+        if (state != State.CONNECTED || nextPn - base >= RING || queuedBytes + length > cfg.sendBufferBytes()) {
+            return false;
+        }
+        Slot slot = slots[(int) (nextPn & MASK)];
+        if (slot == null) {
+            slot = new Slot();
+            slots[(int) (nextPn & MASK)] = slot;
+        }
+        if (slot.buffer == null || slot.buffer.capacity() < maxDatagram) {
+            slot.buffer = new UnsafeBuffer(new byte[maxDatagram]);
+        }
+        data.wrapForEncode(slot.buffer, 0, slot.buffer.capacity());
+        slot.length = data.encode(connectionId, nextPn, 0, streamId, offset, src, index, length);
+        slot.payloadLength = length;
+        slot.streamId = streamId;
+        slot.state = QUEUED;
+        slot.timeouts = 0;
+        slot.txSeq = 0;
+        slot.deadlineNs = Long.MAX_VALUE;
+        s.unacked++;
+        queuedBytes += length;
+        nextPn++;
+        return true;
+    }
+
+    /** Ends a generation: STREAM_CLOSE is sent once its data is acknowledged, repeated until answered. */
+    public void closeStream(int streamId, long finalLength) {
+        AgentStream s = streams.get(streamId);
+        if (s == null || s.phase == StreamPhase.REFUSED) {
+            return;
+        }
+        s.phase = StreamPhase.CLOSING;
+        s.finalLength = finalLength;
+        s.deadlineNs = Long.MIN_VALUE;
+        s.backoff = 0;
+        controlDeadlineNs = Long.MIN_VALUE;
+    }
+
+    /** Sends LOSS_REPORT for bytes [from, to) of a stream, three times (best effort). */
+    public void reportLoss(int streamId, long from, long to, String reason) {
+        if (state != State.CONNECTED) {
+            return;
+        }
+        losses.add(new PendingLoss(LossReport.newBuilder().setStreamId(streamId).setFromOffset(from)
+            .setToOffset(to).setReason(reason == null ? "" : reason).build()));
+        controlDeadlineNs = Long.MIN_VALUE;
+    }
+
+    /** Graceful close: CLOSE(NORMAL) is sent (three copies) on the next polls; the state becomes CLOSED. */
+    public void close(long nowNs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (state == State.CONNECTED) {
+            closeMessage = Close.newBuilder().setCode(CloseCode.NORMAL).setReason("agent closing").build();
+            closeCopies = 3;
+        }
+        state = State.CLOSED;
+    }
+
+    // ---------------------------------------------------------------- input
+
+    public void onDatagram(DirectBuffer buf, int index, int length, long nowNs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        header.wrap(buf, index, length);
+        int rc = header.validate(Math.max(maxDatagram, Wire.MIN_HELLO_LENGTH));
+        if (rc != Wire.OK) {
+            dropped++;
+            return;
+        }
+        int type = header.type();
+        long connId = header.connectionId();
+        if (state == State.CONNECTING) {
+            onHandshakeDatagram(type, connId, buf, index, length, nowNs);
+            return;
+        }
+        if (connId != connectionId) {
+            dropped++;
+            return;
+        }
+        switch (type) {
+            case Wire.TYPE_ACK:
+                lastReceivedNs = nowNs;
+                onAck(buf, index, length, nowNs);
+                break;
+            case Wire.TYPE_RESET:
+                closed(CloseCode.CLOSE_CODE_UNSPECIFIED, "reset by server", 0);
+                break;
+            case Wire.TYPE_STREAM_REPLY:
+            case Wire.TYPE_STREAM_CLOSED:
+            case Wire.TYPE_CLOSE:
+            case Wire.TYPE_WELCOME: {
+                MessageLite body = ControlCodec.decodeBody(type, buf, index, length);
+                if (body == null) {
+                    dropped++;
+                    return;
+                }
+                lastReceivedNs = nowNs;
+                onControl(body);
+                break;
+            }
+            default:
+                dropped++;
+        }
+    }
+
+    private void onHandshakeDatagram(int type, long connId, DirectBuffer buf, int index, int length, long nowNs) {
+        if (type != Wire.TYPE_RETRY && type != Wire.TYPE_WELCOME && type != Wire.TYPE_CLOSE) {
+            dropped++;
+            return;
+        }
+        MessageLite body = ControlCodec.decodeBody(type, buf, index, length);
+        if (body == null) {
+            dropped++;
+            return;
+        }
+        if (body instanceof Retry r) {
+            if (r.getClientNonce() != clientNonce) {
+                dropped++;
+                return;
+            }
+            handshakeRttSample(nowNs);
+            token = r.getToken();
+            helloDeadlineNs = Long.MIN_VALUE; // answer the RETRY at once
+            lastReceivedNs = nowNs;
+        } else if (body instanceof Welcome w) {
+            if (w.getClientNonce() != clientNonce || w.getConnectionId() == 0) {
+                dropped++;
+                return;
+            }
+            handshakeRttSample(nowNs);
+            connectionId = w.getConnectionId();
+            serverInstance = w.getServerInstance();
+            int agreed = w.getMaxDatagramSize() == 0 ? cfg.maxDatagramSize()
+                : Math.min(cfg.maxDatagramSize(), w.getMaxDatagramSize());
+            maxDatagram = Math.max(Wire.MIN_MAX_DATAGRAM, agreed);
+            peerWindow = w.getInitialWindow();
+            if (w.getIdleTimeoutMs() > 0) {
+                idleTimeoutNs = Math.min(idleTimeoutNs, w.getIdleTimeoutMs() * 1_000_000L);
+            }
+            if (w.getKeepaliveMs() > 0) {
+                keepaliveNs = Math.min(keepaliveNs, w.getKeepaliveMs() * 1_000_000L);
+            }
+            cc = new NewReno(maxPayload());
+            state = State.CONNECTED;
+            lastReceivedNs = nowNs;
+            events.onConnected(connectionId, serverInstance);
+        } else if (body instanceof Close c) {
+            closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
+        }
+    }
+
+    private void handshakeRttSample(long nowNs) {
+        // Karn: only a HELLO sent once since the last reply gives an unambiguous sample.
+        if (helloSendsSinceReply == 1) {
+            rtt.onSample(nowNs - helloSentNs, 0);
+        }
+        helloSendsSinceReply = 0;
+        helloBackoff = 0;
+    }
+
+    private void onControl(MessageLite body) {
+        if (body instanceof StreamReply r) {
+            AgentStream s = streams.get(r.getStreamId());
+            if (s == null || s.phase != StreamPhase.OPENING) {
+                return; // duplicate reply
+            }
+            s.phase = r.getStatus() == StreamStatus.OK ? StreamPhase.OPEN : StreamPhase.REFUSED;
+            if (s.phase == StreamPhase.REFUSED) {
+                streams.remove(s.id);
+            }
+            controlDirty = true;
+            events.onStreamReply(s.id, r.getStatus(), r.getResumeOffset(), r.getGeneration(), r.getMessage());
+        } else if (body instanceof StreamClosed c) {
+            AgentStream s = streams.get(c.getStreamId());
+            if (s == null || s.phase != StreamPhase.CLOSING) {
+                return;
+            }
+            streams.remove(s.id);
+            controlDirty = true;
+            events.onStreamClosed(s.id, c.getDurableLength());
+        } else if (body instanceof Close c) {
+            closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
+        }
+    }
+
+    private void closed(CloseCode code, String reason, long retryAfterMs) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        closeCopies = 0;
+        events.onClosed(code, reason, retryAfterMs);
+    }
+
+    private void onAck(DirectBuffer buf, int index, int length, long nowNs) {
+        ack.wrap(buf, index, length);
+        if (ack.validate(Wire.MAX_MAX_DATAGRAM) != Wire.OK) {
+            dropped++;
+            return;
+        }
+        long cum = ack.cumulative();
+        if (cum > sendNext) {
+            dropped++; // acknowledges packets never sent: ignore it entirely
+            return;
+        }
+        acksReceived++;
+        long echo = ack.echoTimestamp();
+        boolean rttSample = false;
+        long largestAckedTx = 0;
+        boolean newlyAcked = false;
+        // Cumulative part.
+        for (long pn = base; pn < cum; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (s.state == IN_FLIGHT || s.state == LOST) {
+                if (s.sentTimeNs == echo && s.state == IN_FLIGHT) {
+                    rttSample = true;
+                }
+                largestAckedTx = Math.max(largestAckedTx, s.txSeq);
+                acked(s, nowNs);
+                newlyAcked = true;
+            }
+        }
+        // Selective part.
+        int words = ack.sackWords();
+        for (int w = 0; w < words; w++) {
+            long bits = ack.sackWord(w);
+            while (bits != 0) {
+                int i = Long.numberOfTrailingZeros(bits);
+                bits &= bits - 1;
+                long pn = cum + 1 + 64L * w + i;
+                if (pn < base || pn >= sendNext) {
+                    continue;
+                }
+                Slot s = slots[(int) (pn & MASK)];
+                if (s.state == IN_FLIGHT || s.state == LOST) {
+                    if (s.sentTimeNs == echo && s.state == IN_FLIGHT) {
+                        rttSample = true;
+                    }
+                    largestAckedTx = Math.max(largestAckedTx, s.txSeq);
+                    acked(s, nowNs);
+                    newlyAcked = true;
+                }
+            }
+        }
+        if (rttSample) {
+            rtt.onSample(nowNs - echo, ack.ackDelay());
+        }
+        while (base < sendNext && slots[(int) (base & MASK)].state == FREE) {
+            base++;
+        }
+        if (cum >= highestCumulative) {
+            highestCumulative = cum;
+            peerWindow = ack.window();
+        }
+        if (newlyAcked) {
+            deadlineDirty = true;
+            detectLossByThreshold(largestAckedTx, nowNs);
+        }
+        persistDeadlineNs = Long.MAX_VALUE;
+        persistBackoff = 0;
+        for (int i = 0, n = ack.durableCount(); i < n; i++) {
+            events.onDurable(ack.durableStreamId(i), ack.durableOffset(i));
+        }
+    }
+
+    private void acked(Slot s, long nowNs) {
+        if (s.state == IN_FLIGHT) {
+            bytesInFlight -= s.payloadLength;
+            cc.onAcked(s.payloadLength, s.sentTimeNs);
+        } else {
+            lostCount--; // acknowledged before its retransmission went out
+        }
+        queuedBytes -= s.payloadLength;
+        bytesAcked += s.payloadLength;
+        s.state = FREE;
+        AgentStream st = streams.get(s.streamId);
+        if (st != null && --st.unacked == 0 && st.phase == StreamPhase.CLOSING) {
+            controlDeadlineNs = Long.MIN_VALUE;
+        }
+    }
+
+    private void detectLossByThreshold(long largestAckedTx, long nowNs) {
+        if (largestAckedTx <= PACKET_THRESHOLD) {
+            return;
+        }
+        for (long pn = base; pn < sendNext; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (s.state == IN_FLIGHT && s.txSeq + PACKET_THRESHOLD <= largestAckedTx) {
+                markLost(s, nowNs);
+                fastRetransmits++;
+            }
+        }
+    }
+
+    private void markLost(Slot s, long nowNs) {
+        s.state = LOST;
+        bytesInFlight -= s.payloadLength;
+        lostCount++;
+        cc.onLost(s.sentTimeNs, nowNs);
+        deadlineDirty = true;
+    }
+
+    // ---------------------------------------------------------------- output and timers
+
+    /** Writes the next datagram into {@code out} at index 0; returns its length or 0. Handles timers. */
+    public int poll(MutableDirectBuffer out, long nowNs) {
+        if (state == State.CLOSED) {
+            if (closeCopies > 0) {
+                closeCopies--;
+                return sent(ControlCodec.encode(out, 0, maxDatagram, connectionId, closeMessage), nowNs);
+            }
+            return 0;
+        }
+        if (state == State.CONNECTING) {
+            if (nowNs - connectDeadlineNs >= 0) {
+                closed(CloseCode.CLOSE_CODE_UNSPECIFIED, "connect timeout", 0);
+                return 0;
+            }
+            if (helloDeadlineNs == Long.MIN_VALUE || nowNs - helloDeadlineNs >= 0) {
+                Hello hello = Hello.newBuilder().setAgentId(cfg.agentId()).setClientNonce(clientNonce)
+                    .setToken(token).setMaxDatagramSize(cfg.maxDatagramSize()).build();
+                int len = ControlCodec.encode(out, 0, out.capacity(), Wire.TYPE_HELLO, 0, hello);
+                helloSentNs = nowNs;
+                helloSendsSinceReply++;
+                helloDeadlineNs = nowNs + rtt.rtoNs(helloBackoff++);
+                return sent(len, nowNs);
+            }
+            return 0;
+        }
+        // CONNECTED
+        if (nowNs - lastReceivedNs >= idleTimeoutNs) {
+            closed(CloseCode.IDLE_TIMEOUT, "no datagram from server for " + idleTimeoutNs / 1_000_000 + " ms", 0);
+            return 0;
+        }
+        checkRetransmitTimers(nowNs);
+        if (controlDeadlineNs == Long.MIN_VALUE || nowNs - controlDeadlineNs >= 0 || controlDirty) {
+            int len = pollControl(out, nowNs);
+            if (len > 0) {
+                return sent(len, nowNs);
+            }
+        }
+        long limit = peerWindow;
+        long cwnd = cc.window();
+        if (lostCount > 0) {
+            for (long pn = base; pn < sendNext; pn++) {
+                Slot s = slots[(int) (pn & MASK)];
+                if (s.state == LOST) {
+                    if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
+                        lostCount--;
+                        retransmissions++;
+                        return sent(transmit(s, out, nowNs), nowNs);
+                    }
+                    break; // keep order: the oldest lost packet goes first
+                }
+            }
+        }
+        if (lostCount == 0 && sendNext < nextPn && sendNext < highestCumulative + RING
+            || lostCount == 0 && sendNext < nextPn && highestCumulative < 0) {
+            Slot s = slots[(int) (sendNext & MASK)];
+            if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
+                sendNext++;
+                return sent(transmit(s, out, nowNs), nowNs);
+            }
+        }
+        // Blocked by a too-small receiver window with nothing in flight: probe (wire-spec.md 7.2).
+        boolean waiting = lostCount > 0 || sendNext < nextPn;
+        if (waiting && bytesInFlight == 0) {
+            if (persistDeadlineNs == Long.MAX_VALUE) {
+                persistDeadlineNs = nowNs + rtt.rtoNs(persistBackoff);
+            } else if (nowNs - persistDeadlineNs >= 0) {
+                persistBackoff++;
+                persistDeadlineNs = nowNs + rtt.rtoNs(persistBackoff);
+                return sent(encodePing(out, nowNs), nowNs);
+            }
+        } else {
+            persistDeadlineNs = Long.MAX_VALUE;
+        }
+        if (nowNs - lastSentNs >= keepaliveNs) {
+            return sent(encodePing(out, nowNs), nowNs);
+        }
+        return 0;
+    }
+
+    private int encodePing(MutableDirectBuffer out, long nowNs) {
+        ping.wrapForEncode(out, 0, out.capacity());
+        return ping.encode(connectionId, nowNs);
+    }
+
+    private int sent(int len, long nowNs) {
+        if (len > 0) {
+            packetsSent++;
+            lastSentNs = nowNs;
+        }
+        return Math.max(len, 0);
+    }
+
+    private int transmit(Slot s, MutableDirectBuffer out, long nowNs) {
+        out.putBytes(0, s.buffer, 0, s.length);
+        out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
+        Checksum.seal(out, 0, s.length);
+        s.state = IN_FLIGHT;
+        s.sentTimeNs = nowNs;
+        s.txSeq = ++txSeq;
+        s.deadlineNs = nowNs + rtt.rtoNs(s.timeouts);
+        earliestDeadlineNs = Math.min(earliestDeadlineNs, s.deadlineNs);
+        bytesInFlight += s.payloadLength;
+        maxBytesInFlight = Math.max(maxBytesInFlight, bytesInFlight);
+        dataPacketsSent++;
+        return s.length;
+    }
+
+    private void checkRetransmitTimers(long nowNs) {
+        if (deadlineDirty) {
+            recomputeEarliestDeadline();
+        }
+        if (earliestDeadlineNs == Long.MAX_VALUE || nowNs - earliestDeadlineNs < 0) {
+            return;
+        }
+        boolean persistent = false;
+        for (long pn = base; pn < sendNext; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (s.state == IN_FLIGHT && nowNs - s.deadlineNs >= 0) {
+                s.timeouts++;
+                timeouts++;
+                persistent |= s.timeouts >= PERSISTENT_CONGESTION_TIMEOUTS;
+                markLost(s, nowNs);
+            }
+        }
+        if (persistent) {
+            cc.onPersistentCongestion(nowNs);
+        }
+        recomputeEarliestDeadline();
+    }
+
+    private void recomputeEarliestDeadline() {
+        long min = Long.MAX_VALUE;
+        for (long pn = base; pn < sendNext; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (s.state == IN_FLIGHT && s.deadlineNs < min) {
+                min = s.deadlineNs;
+            }
+        }
+        earliestDeadlineNs = min;
+        deadlineDirty = false;
+    }
+
+    /** Sends the first due control message (STREAM_OPEN, STREAM_CLOSE, LOSS_REPORT); 0 if none. */
+    private int pollControl(MutableDirectBuffer out, long nowNs) {
+        controlDirty = false;
+        long next = Long.MAX_VALUE;
+        int len = 0;
+        for (AgentStream s : streams.values()) {
+            boolean wants = s.phase == StreamPhase.OPENING
+                || (s.phase == StreamPhase.CLOSING && s.unacked == 0);
+            if (!wants) {
+                continue;
+            }
+            if (len == 0 && (s.deadlineNs == Long.MIN_VALUE || nowNs - s.deadlineNs >= 0)) {
+                MessageLite m = s.phase == StreamPhase.OPENING ? s.open
+                    : StreamClose.newBuilder().setStreamId(s.id).setFinalLength(s.finalLength).build();
+                len = ControlCodec.encode(out, 0, maxDatagram, connectionId, m);
+                s.deadlineNs = nowNs + rtt.rtoNs(s.backoff++);
+            }
+            next = Math.min(next, s.deadlineNs);
+        }
+        for (PendingLoss p : losses) {
+            if (len == 0 && (p.deadlineNs == Long.MIN_VALUE || nowNs - p.deadlineNs >= 0)) {
+                len = ControlCodec.encode(out, 0, maxDatagram, connectionId, p.report);
+                p.remaining--;
+                p.deadlineNs = nowNs + rtt.rtoNs();
+            }
+            if (p.remaining > 0) {
+                next = Math.min(next, p.deadlineNs);
+            }
+        }
+        losses.removeIf(p -> p.remaining <= 0);
+        controlDeadlineNs = next;
+        return Math.max(len, 0);
+    }
+
+    /** When {@link #poll} should next be called (absolute ns); a value at or before now means now. */
+    public long nextDeadline() {
+        if (state == State.CLOSED) {
+            return closeCopies > 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        if (state == State.CONNECTING) {
+            return Math.min(connectDeadlineNs, helloDeadlineNs);
+        }
+        if (deadlineDirty) {
+            recomputeEarliestDeadline();
+        }
+        long d = Math.min(lastReceivedNs + idleTimeoutNs, lastSentNs + keepaliveNs);
+        d = Math.min(d, earliestDeadlineNs);
+        d = Math.min(d, persistDeadlineNs);
+        if (controlDirty) {
+            return Long.MIN_VALUE;
+        }
+        d = Math.min(d, controlDeadlineNs);
+        long limit = peerWindow;
+        if (lostCount > 0 || sendNext < nextPn) {
+            Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
+            if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cc.window()) {
+                return Long.MIN_VALUE; // data can go now
+            }
+            if (bytesInFlight == 0 && persistDeadlineNs == Long.MAX_VALUE) {
+                return Long.MIN_VALUE; // poll arms the persist timer
+            }
+        }
+        return d;
+    }
+
+    private long firstLost() {
+        for (long pn = base; pn < sendNext; pn++) {
+            if (slots[(int) (pn & MASK)].state == LOST) {
+                return pn;
+            }
+        }
+        return sendNext;
+    }
+}

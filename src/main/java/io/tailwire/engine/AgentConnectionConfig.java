@@ -1,0 +1,42 @@
+package io.tailwire.engine;
+
+import io.tailwire.wire.Wire;
+
+/**
+ * Agent-side protocol settings (wire-spec.md section 8). {@code sendBufferBytes} bounds the payload
+ * bytes queued or unacknowledged at once (besides the 1024-packet SACK range).
+ */
+public record AgentConnectionConfig(String agentId, int maxDatagramSize, long connectTimeoutNs, long idleTimeoutNs,
+                                    long keepaliveNs, long sendBufferBytes, long initialRttNs, long minRtoNs,
+                                    long maxRtoNs, long maxAckDelayNs) {
+    public AgentConnectionConfig {
+        if (maxDatagramSize < Wire.MIN_MAX_DATAGRAM || maxDatagramSize > Wire.MAX_MAX_DATAGRAM) {
+            throw new IllegalArgumentException("maxDatagramSize out of 1200..65507: " + maxDatagramSize);
+        }
+        if (sendBufferBytes < maxDatagramSize) {
+            throw new IllegalArgumentException("sendBufferBytes below one datagram");
+        }
+    }
+
+    public static final long MS = 1_000_000L;
+
+    public static AgentConnectionConfig defaults(String agentId) {
+        return new AgentConnectionConfig(agentId, Wire.DEFAULT_MAX_DATAGRAM, 5000 * MS, 30_000 * MS, 5000 * MS,
+            1 << 20, 100 * MS, 2 * MS, 2000 * MS, MS);
+    }
+
+    public AgentConnectionConfig withMaxDatagramSize(int size) {
+        return new AgentConnectionConfig(agentId, size, connectTimeoutNs, idleTimeoutNs, keepaliveNs,
+            sendBufferBytes, initialRttNs, minRtoNs, maxRtoNs, maxAckDelayNs);
+    }
+
+    public AgentConnectionConfig withSendBufferBytes(long bytes) {
+        return new AgentConnectionConfig(agentId, maxDatagramSize, connectTimeoutNs, idleTimeoutNs, keepaliveNs,
+            bytes, initialRttNs, minRtoNs, maxRtoNs, maxAckDelayNs);
+    }
+
+    public AgentConnectionConfig withTimeouts(long connectTimeoutNs, long idleTimeoutNs, long keepaliveNs) {
+        return new AgentConnectionConfig(agentId, maxDatagramSize, connectTimeoutNs, idleTimeoutNs, keepaliveNs,
+            sendBufferBytes, initialRttNs, minRtoNs, maxRtoNs, maxAckDelayNs);
+    }
+}

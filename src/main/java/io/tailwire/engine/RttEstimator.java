@@ -1,0 +1,98 @@
+package io.tailwire.engine;
+
+/**
+ * RFC 6298 smoothed RTT (alpha 1/8, beta 1/4) with the wire-spec.md section 8 RTO:
+ * SRTT + max(1 ms, 4 RTTVAR) + max_ack_delay, clamped to [min RTO, max RTO], doubled per back-off.
+ * Before the first sample the RTO is the initial RTT (100 ms) so a lost HELLO is repeated promptly.
+ */
+public final class RttEstimator {
+    public static final long MS = 1_000_000L;
+
+    private final long initialRttNs;
+    private final long minRtoNs;
+    private final long maxRtoNs;
+    private final long maxAckDelayNs;
+    private boolean hasSample;
+    private long srttNs;
+    private long rttvarNs;
+    private long latestNs;
+    private long minRttNs = Long.MAX_VALUE;
+
+    public RttEstimator(long initialRttNs, long minRtoNs, long maxRtoNs, long maxAckDelayNs) {
+        this.initialRttNs = initialRttNs;
+        this.minRtoNs = minRtoNs;
+        this.maxRtoNs = maxRtoNs;
+        this.maxAckDelayNs = maxAckDelayNs;
+        this.srttNs = initialRttNs;
+        this.rttvarNs = initialRttNs / 2;
+    }
+
+    public RttEstimator() {
+        this(100 * MS, 2 * MS, 2000 * MS, MS);
+    }
+
+    /** Adds a sample; the peer's ack delay is subtracted when that leaves at least the minimum RTT. */
+    public void onSample(long rttNs, long ackDelayNs) {
+        if (rttNs < 0) {
+            return;
+        }
+        latestNs = rttNs;
+        minRttNs = Math.min(minRttNs, rttNs);
+        long adjusted = rttNs;
+        if (ackDelayNs > 0 && rttNs - ackDelayNs >= minRttNs) {
+            adjusted = rttNs - ackDelayNs;
+        }
+        if (!hasSample) {
+            hasSample = true;
+            srttNs = adjusted;
+            rttvarNs = adjusted / 2;
+        } else {
+            rttvarNs = (3 * rttvarNs + Math.abs(srttNs - adjusted)) / 4;
+            srttNs = (7 * srttNs + adjusted) / 8;
+        }
+    }
+
+    public long rtoNs() {
+        if (!hasSample) {
+            return clamp(initialRttNs);
+        }
+        return clamp(srttNs + Math.max(MS, 4 * rttvarNs) + maxAckDelayNs);
+    }
+
+    /** RTO doubled {@code backoff} times, capped at the maximum RTO. */
+    public long rtoNs(int backoff) {
+        long rto = rtoNs();
+        for (int i = 0; i < backoff && rto < maxRtoNs; i++) {
+            rto <<= 1;
+        }
+        return Math.min(rto, maxRtoNs);
+    }
+
+    private long clamp(long v) {
+        return Math.max(minRtoNs, Math.min(maxRtoNs, v));
+    }
+
+    public boolean hasSample() {
+        return hasSample;
+    }
+
+    public long srttNs() {
+        return srttNs;
+    }
+
+    public long rttvarNs() {
+        return rttvarNs;
+    }
+
+    public long latestNs() {
+        return latestNs;
+    }
+
+    public long minRttNs() {
+        return hasSample ? minRttNs : 0;
+    }
+
+    public long maxRtoNs() {
+        return maxRtoNs;
+    }
+}

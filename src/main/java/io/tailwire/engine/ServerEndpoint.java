@@ -1,0 +1,680 @@
+package io.tailwire.engine;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.SplittableRandom;
+import java.util.regex.Pattern;
+
+import com.google.protobuf.MessageLite;
+
+import io.tailwire.proto.Close;
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.Hello;
+import io.tailwire.proto.LossReport;
+import io.tailwire.proto.Retry;
+import io.tailwire.proto.StreamClose;
+import io.tailwire.proto.StreamClosed;
+import io.tailwire.proto.StreamOpen;
+import io.tailwire.proto.StreamReply;
+import io.tailwire.proto.StreamStatus;
+import io.tailwire.proto.Welcome;
+import io.tailwire.wire.AckFlyweight;
+import io.tailwire.wire.ControlCodec;
+import io.tailwire.wire.DataFlyweight;
+import io.tailwire.wire.HeaderFlyweight;
+import io.tailwire.wire.PingFlyweight;
+import io.tailwire.wire.Wire;
+
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
+import org.agrona.collections.Long2ObjectHashMap;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Server side of the protocol for all connections of one socket (wire-spec.md sections 2-8), sans-IO.
+ * DATA and ACK handling reuse per-connection slot buffers and flyweights; control messages, RETRY,
+ * RESET and CLOSE replies allocate (they are rare or answer hostile traffic, and are bounded by a queue).
+ * Not thread-safe: one thread drives it.
+ */
+public final class ServerEndpoint {
+    /** A snapshot of counters. */
+    public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,
+                        long acksSent, long retriesSent, long welcomesSent, long resetsSent, long busyRejections,
+                        long protocolViolations, long appendStalls, int connections) {
+    }
+
+    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final int RING = Wire.SACK_RANGE;
+    private static final int MASK = RING - 1;
+    private static final int MAX_QUEUED_REPLIES = 1024;
+    private static final int RECENTLY_CLOSED = 256;
+
+    private record Outgoing(InetSocketAddress to, byte[] bytes) {
+    }
+
+    private static final class ServerStream {
+        final int id;
+        final String path;
+        final long generation;
+        final StoredStream stored;
+        final StreamReply reply;
+        long reportedDurable;
+        long closeFinal = -1;
+
+        ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply) {
+            this.id = id;
+            this.path = path;
+            this.generation = generation;
+            this.stored = stored;
+            this.reply = reply;
+        }
+    }
+
+    private final class Conn {
+        final long id;
+        final String agentId;
+        final InetSocketAddress address;
+        final long clientNonce;
+        final byte[] welcome;
+        final int maxDatagram;
+        long lastReceivedNs;
+
+        final SackBitmap tracker = new SackBitmap();
+        final UnsafeBuffer[] slots = new UnsafeBuffer[RING];
+        final int[] slotLength = new int[RING];
+        long deliveredPn;
+        long bufferedBytes;
+        long undurableBytes;
+
+        final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
+        final HashMap<Integer, Long> recentlyClosed = new HashMap<>();
+        final ArrayDeque<Integer> recentlyClosedOrder = new ArrayDeque<>();
+        int pendingCloses;
+
+        int unackedData;
+        boolean ackNow;
+        long ackDeadlineNs = Long.MAX_VALUE;
+        long echoTimestamp;
+        long echoArrivalNs;
+        long lastAdvertisedWindow;
+        boolean durableDirty;
+        long stalledUntilNs = Long.MAX_VALUE;
+
+        Conn(long id, String agentId, InetSocketAddress address, long clientNonce, byte[] welcome, int maxDatagram,
+             long nowNs) {
+            this.id = id;
+            this.agentId = agentId;
+            this.address = address;
+            this.clientNonce = clientNonce;
+            this.welcome = welcome;
+            this.maxDatagram = maxDatagram;
+            this.lastReceivedNs = nowNs;
+            this.lastAdvertisedWindow = cfg.initialWindow();
+        }
+
+        long window() {
+            return Math.max(0, cfg.connectionBudgetBytes() - bufferedBytes - undurableBytes);
+        }
+    }
+
+    private final ServerEndpointConfig cfg;
+    private final RetryTokens tokens;
+    private final SplittableRandom random;
+    private final long serverInstance;
+    private final StreamStore store;
+    private final ServerEvents events;
+
+    private final Long2ObjectHashMap<Conn> byId = new Long2ObjectHashMap<>();
+    private final HashMap<String, Conn> byAgent = new HashMap<>();
+    private final ArrayList<Conn> conns = new ArrayList<>();
+    private int roundRobin;
+    private final ArrayDeque<Outgoing> replies = new ArrayDeque<>();
+    private InetSocketAddress lastDestination;
+    private boolean durableAdvanced;
+
+    private final HeaderFlyweight header = new HeaderFlyweight();
+    private final DataFlyweight data = new DataFlyweight();
+    private final PingFlyweight ping = new PingFlyweight();
+    private final AckFlyweight ack = new AckFlyweight();
+    private final DataFlyweight stored = new DataFlyweight();
+    private final UnsafeBuffer scratch = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
+
+    private long datagramsReceived;
+    private long dropped;
+    private long dataPackets;
+    private long duplicates;
+    private long acksSent;
+    private long retriesSent;
+    private long welcomesSent;
+    private long resetsSent;
+    private long busyRejections;
+    private long protocolViolations;
+    private long appendStalls;
+
+    public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, long seed, StreamStore store, ServerEvents events) {
+        this.cfg = cfg;
+        this.tokens = new RetryTokens(secret, cfg.tokenValidityNs());
+        this.random = new SplittableRandom(seed);
+        this.serverInstance = random.nextLong();
+        this.store = store;
+        this.events = events == null ? ServerEvents.NONE : events;
+    }
+
+    public int connectionCount() {
+        return conns.size();
+    }
+
+    public long serverInstance() {
+        return serverInstance;
+    }
+
+    public InetSocketAddress lastDestination() {
+        return lastDestination;
+    }
+
+    public Stats stats() {
+        return new Stats(datagramsReceived, dropped, dataPackets, duplicates, acksSent, retriesSent, welcomesSent,
+            resetsSent, busyRejections, protocolViolations, appendStalls, conns.size());
+    }
+
+    /** Durable offsets moved: report them in ACKs soon and answer pending STREAM_CLOSE. */
+    public void onDurableAdvanced() {
+        durableAdvanced = true;
+    }
+
+    // ---------------------------------------------------------------- input
+
+    public void onDatagram(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {
+        datagramsReceived++;
+        header.wrap(buf, index, length);
+        int rc = header.validate(cfg.maxDatagramSize() < Wire.MIN_HELLO_LENGTH ? Wire.MIN_HELLO_LENGTH
+            : Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
+        if (rc == Wire.ERR_VERSION) {
+            // Checksum passed, so this is a real datagram of another version: tell a HELLO what we speak.
+            if (header.type() == Wire.TYPE_HELLO && length >= Wire.MIN_HELLO_LENGTH) {
+                queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.UNSUPPORTED_VERSION)
+                    .setReason("version 1 only").addSupportedVersions(Wire.VERSION).build());
+            }
+            dropped++;
+            return;
+        }
+        if (rc != Wire.OK) {
+            dropped++;
+            return;
+        }
+        int type = header.type();
+        if (type == Wire.TYPE_HELLO) {
+            onHello(from, buf, index, length, nowNs);
+            return;
+        }
+        Conn c = byId.get(header.connectionId());
+        if (c == null) {
+            if (type == Wire.TYPE_DATA || type == Wire.TYPE_PING || type == Wire.TYPE_STREAM_OPEN
+                || type == Wire.TYPE_STREAM_CLOSE) {
+                if (replies.size() < MAX_QUEUED_REPLIES) {
+                    byte[] reset = new byte[Wire.RESET_LENGTH];
+                    HeaderFlyweight.encodeReset(new UnsafeBuffer(reset), 0, header.connectionId());
+                    replies.add(new Outgoing(from, reset));
+                    resetsSent++;
+                }
+            }
+            dropped++;
+            return;
+        }
+        if (!from.equals(c.address)) {
+            dropped++; // no migration in v1
+            return;
+        }
+        switch (type) {
+            case Wire.TYPE_DATA:
+                c.lastReceivedNs = nowNs;
+                onData(c, buf, index, length, nowNs);
+                break;
+            case Wire.TYPE_PING:
+                ping.wrap(buf, index, length);
+                c.lastReceivedNs = nowNs;
+                c.echoTimestamp = ping.timestamp();
+                c.echoArrivalNs = nowNs;
+                c.ackNow = true;
+                break;
+            case Wire.TYPE_STREAM_OPEN:
+            case Wire.TYPE_STREAM_CLOSE:
+            case Wire.TYPE_CLOSE:
+            case Wire.TYPE_LOSS_REPORT: {
+                MessageLite body = ControlCodec.decodeBody(type, buf, index, length);
+                if (body == null) {
+                    dropped++;
+                    return;
+                }
+                c.lastReceivedNs = nowNs;
+                onControl(c, body, nowNs);
+                break;
+            }
+            default:
+                dropped++; // server-to-agent types are not accepted here
+        }
+    }
+
+    private void onHello(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {
+        if (length < Wire.MIN_HELLO_LENGTH) {
+            dropped++; // anti-amplification: a short HELLO gets nothing
+            return;
+        }
+        MessageLite body = ControlCodec.decodeBody(Wire.TYPE_HELLO, buf, index, length);
+        if (!(body instanceof Hello hello)) {
+            dropped++;
+            return;
+        }
+        String agentId = hello.getAgentId();
+        if (!AGENT_ID.matcher(agentId).matches() || agentId.equals(".") || agentId.equals("..")) {
+            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BAD_AGENT_ID)
+                .setReason("agent_id must match [A-Za-z0-9._-]{1,64}").build());
+            return;
+        }
+        if (!tokens.valid(hello.getToken().toByteArray(), from, agentId, nowNs)) {
+            retriesSent++;
+            queueControl(from, length, 0, Retry.newBuilder().setClientNonce(hello.getClientNonce())
+                .setToken(com.google.protobuf.ByteString.copyFrom(tokens.issue(from, agentId, nowNs))).build());
+            return;
+        }
+        Conn existing = byAgent.get(agentId);
+        if (existing != null && existing.clientNonce == hello.getClientNonce() && existing.address.equals(from)) {
+            queueRaw(from, existing.welcome); // our WELCOME was lost
+            welcomesSent++;
+            return;
+        }
+        if (existing != null) {
+            closeConnection(existing, CloseCode.REPLACED, "replaced by a newer connection", true);
+        }
+        if (conns.size() >= cfg.maxConnections()) {
+            busyRejections++;
+            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BUSY).setReason("connection limit")
+                .setRetryAfterMs(cfg.busyRetryAfterMs()).build());
+            return;
+        }
+        long id;
+        do {
+            id = random.nextLong();
+        } while (id == 0 || byId.containsKey(id));
+        int agreed = hello.getMaxDatagramSize() == 0 ? cfg.maxDatagramSize()
+            : Math.max(Wire.MIN_MAX_DATAGRAM, Math.min(cfg.maxDatagramSize(), hello.getMaxDatagramSize()));
+        Welcome w = Welcome.newBuilder().setClientNonce(hello.getClientNonce()).setConnectionId(id)
+            .setServerInstance(serverInstance).setMaxDatagramSize(agreed).setInitialWindow(cfg.initialWindow())
+            .setIdleTimeoutMs((int) (cfg.idleTimeoutNs() / 1_000_000L))
+            .setKeepaliveMs((int) (cfg.keepaliveNs() / 1_000_000L)).build();
+        int len = ControlCodec.encode(scratch, 0, length, id, w);
+        if (len <= 0) {
+            dropped++;
+            return;
+        }
+        byte[] welcome = new byte[len];
+        scratch.getBytes(0, welcome);
+        Conn c = new Conn(id, agentId, from, hello.getClientNonce(), welcome, agreed, nowNs);
+        byId.put(id, c);
+        byAgent.put(agentId, c);
+        conns.add(c);
+        queueRaw(from, welcome);
+        welcomesSent++;
+        events.onConnected(agentId, from, id);
+    }
+
+    private void onData(Conn c, DirectBuffer buf, int index, int length, long nowNs) {
+        data.wrap(buf, index, length);
+        dataPackets++;
+        long pn = data.packetNumber();
+        int payload = data.payloadLength();
+        c.echoTimestamp = data.timestamp();
+        c.echoArrivalNs = nowNs;
+        long cumBefore = c.tracker.cumulative();
+        if (pn < cumBefore || c.tracker.contains(pn)) {
+            duplicates++;
+            c.ackNow = true; // our ACK was probably lost
+            return;
+        }
+        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || length > c.maxDatagram
+            || c.bufferedBytes + payload > cfg.connectionBudgetBytes()) {
+            dropped++;
+            c.ackNow = true; // beyond the SACK range or our buffer: tell the sender where we are
+            return;
+        }
+        ServerStream s = c.streams.get(data.streamId());
+        if (s == null || s.stored == null) {
+            protocolViolation(c, "DATA for stream " + data.streamId() + " that is not open");
+            return;
+        }
+        int i = (int) (pn & MASK);
+        UnsafeBuffer slot = c.slots[i];
+        if (slot == null) {
+            slot = new UnsafeBuffer(new byte[c.maxDatagram]);
+            c.slots[i] = slot;
+        }
+        slot.putBytes(0, buf, index, length);
+        c.slotLength[i] = length;
+        c.bufferedBytes += payload;
+        c.tracker.mark(pn);
+        if (pn != cumBefore) {
+            c.ackNow = true; // a gap: tell the sender at once
+        }
+        if (++c.unackedData >= 2) {
+            c.ackNow = true;
+        } else if (c.ackDeadlineNs == Long.MAX_VALUE) {
+            c.ackDeadlineNs = nowNs + cfg.maxAckDelayNs();
+        }
+        deliver(c, nowNs);
+    }
+
+    /** Hands stored packets to their streams in packet-number order, up to the cumulative point. */
+    private void deliver(Conn c, long nowNs) {
+        while (c.deliveredPn < c.tracker.cumulative()) {
+            int i = (int) (c.deliveredPn & MASK);
+            stored.wrap(c.slots[i], 0, c.slotLength[i]);
+            int payload = stored.payloadLength();
+            ServerStream s = c.streams.get(stored.streamId());
+            if (s != null && s.stored != null) {
+                long offset = stored.streamOffset();
+                long held = s.stored.held();
+                if (offset > held) {
+                    protocolViolation(c, "gap in stream " + s.id + ": offset " + offset + " beyond " + held);
+                    return;
+                }
+                if (offset + payload > held) {
+                    if (!s.stored.append(offset, c.slots[i], Wire.DATA_HEADER_LENGTH, payload)) {
+                        appendStalls++;
+                        c.stalledUntilNs = nowNs + cfg.appendRetryNs(); // keep it and retry later
+                        return;
+                    }
+                    c.undurableBytes += Math.max(0, s.stored.held() - held);
+                }
+            }
+            c.bufferedBytes -= payload;
+            c.deliveredPn++;
+        }
+        c.stalledUntilNs = Long.MAX_VALUE;
+        if (c.pendingCloses > 0) {
+            answerCloses(c);
+        }
+    }
+
+    private void onControl(Conn c, MessageLite body, long nowNs) {
+        if (body instanceof StreamOpen open) {
+            onStreamOpen(c, open);
+        } else if (body instanceof StreamClose close) {
+            ServerStream s = c.streams.get(close.getStreamId());
+            if (s != null && s.stored != null) {
+                if (s.closeFinal < 0) {
+                    c.pendingCloses++;
+                }
+                s.closeFinal = close.getFinalLength();
+                answerCloses(c);
+            } else {
+                Long durable = c.recentlyClosed.get(close.getStreamId());
+                if (durable != null) {
+                    queueControl(c.address, Integer.MAX_VALUE, c.id, StreamClosed.newBuilder()
+                        .setStreamId(close.getStreamId()).setDurableLength(durable).build());
+                }
+            }
+        } else if (body instanceof Close close) {
+            closeConnection(c, close.getCode(), close.getReason(), false);
+        } else if (body instanceof LossReport loss) {
+            ServerStream s = c.streams.get(loss.getStreamId());
+            events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
+                loss.getFromOffset(), loss.getToOffset(), loss.getReason());
+        }
+    }
+
+    private void onStreamOpen(Conn c, StreamOpen open) {
+        int sid = open.getStreamId();
+        if (sid == 0) {
+            dropped++;
+            return;
+        }
+        ServerStream s = c.streams.get(sid);
+        if (s != null) {
+            queueControl(c.address, Integer.MAX_VALUE, c.id, s.reply); // idempotent: same answer again
+            return;
+        }
+        if (c.streams.size() >= cfg.maxStreamsPerConnection()) {
+            queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
+                .setStatus(StreamStatus.TOO_MANY_STREAMS).setMessage("stream table full").build());
+            return;
+        }
+        StreamStore.OpenResult r = store.open(c.agentId, open);
+        StoredStream st = r.status() == StreamStatus.OK ? r.stream() : null;
+        StreamReply reply = StreamReply.newBuilder().setStreamId(sid).setStatus(r.status())
+            .setResumeOffset(r.resumeOffset()).setGeneration(r.generation())
+            .setMessage(r.message() == null ? "" : r.message()).build();
+        s = new ServerStream(sid, open.getPath(), r.generation(), st, reply);
+        if (st != null) {
+            s.reportedDurable = st.durable();
+            c.undurableBytes += Math.max(0, st.held() - st.durable());
+        }
+        c.streams.put(sid, s);
+        queueControl(c.address, Integer.MAX_VALUE, c.id, reply);
+        events.onStreamOpened(c.agentId, open.getPath(), r.generation(), r.resumeOffset(), r.status());
+    }
+
+    /** STREAM_CLOSED once the final length is durable, or with less when we hold less (wire-spec 6.3). */
+    private void answerCloses(Conn c) {
+        if (c.pendingCloses == 0) {
+            return;
+        }
+        boolean nothingPending = c.deliveredPn == c.tracker.cumulative() && !c.tracker.hasGap();
+        ArrayList<ServerStream> done = null;
+        for (ServerStream s : c.streams.values()) {
+            if (s.closeFinal < 0) {
+                continue;
+            }
+            long durable = s.stored.durable();
+            long held = s.stored.held();
+            boolean complete = durable >= s.closeFinal;
+            boolean short_ = held < s.closeFinal && nothingPending && durable >= held;
+            if (complete || short_) {
+                if (done == null) {
+                    done = new ArrayList<>();
+                }
+                done.add(s);
+            }
+        }
+        if (done == null) {
+            return;
+        }
+        for (ServerStream s : done) {
+            long durable = s.stored.durable();
+            queueControl(c.address, Integer.MAX_VALUE, c.id,
+                StreamClosed.newBuilder().setStreamId(s.id).setDurableLength(durable).build());
+            c.undurableBytes -= Math.max(0, s.stored.held() - durable);
+            s.stored.release();
+            c.streams.remove(s.id);
+            c.pendingCloses--;
+            c.recentlyClosed.put(s.id, durable);
+            c.recentlyClosedOrder.add(s.id);
+            if (c.recentlyClosedOrder.size() > RECENTLY_CLOSED) {
+                c.recentlyClosed.remove(c.recentlyClosedOrder.poll());
+            }
+        }
+    }
+
+    private void protocolViolation(Conn c, String reason) {
+        protocolViolations++;
+        closeConnection(c, CloseCode.PROTOCOL_VIOLATION, reason, true);
+    }
+
+    private void closeConnection(Conn c, CloseCode code, String reason, boolean sendClose) {
+        if (byId.remove(c.id) == null) {
+            return;
+        }
+        if (byAgent.get(c.agentId) == c) {
+            byAgent.remove(c.agentId);
+        }
+        conns.remove(c);
+        for (ServerStream s : c.streams.values()) {
+            if (s.stored != null) {
+                s.stored.release();
+            }
+        }
+        c.streams.clear();
+        if (sendClose) {
+            queueControl(c.address, Integer.MAX_VALUE, c.id,
+                Close.newBuilder().setCode(code).setReason(reason == null ? "" : reason).build());
+        }
+        events.onClosed(c.agentId, c.id, code);
+    }
+
+    private void queueControl(InetSocketAddress to, int maxLength, long connectionId, MessageLite body) {
+        if (replies.size() >= MAX_QUEUED_REPLIES) {
+            return; // the peer repeats its request
+        }
+        int len = ControlCodec.encode(scratch, 0, Math.min(maxLength, cfg.maxDatagramSize()), connectionId, body);
+        if (len <= 0) {
+            return;
+        }
+        byte[] bytes = new byte[len];
+        scratch.getBytes(0, bytes);
+        replies.add(new Outgoing(to, bytes));
+    }
+
+    private void queueRaw(InetSocketAddress to, byte[] bytes) {
+        if (replies.size() < MAX_QUEUED_REPLIES) {
+            replies.add(new Outgoing(to, bytes));
+        }
+    }
+
+    // ---------------------------------------------------------------- output and timers
+
+    /** Writes the next datagram into {@code out} at index 0; its destination is {@link #lastDestination()}. */
+    public int poll(MutableDirectBuffer out, long nowNs) {
+        if (!replies.isEmpty()) {
+            return sendReply(out);
+        }
+        if (durableAdvanced) {
+            durableAdvanced = false;
+            for (int k = 0; k < conns.size(); k++) {
+                Conn c = conns.get(k);
+                c.durableDirty = true;
+                answerCloses(c);
+            }
+            if (!replies.isEmpty()) {
+                return sendReply(out);
+            }
+        }
+        int n = conns.size();
+        for (int k = 0; k < n && k < conns.size(); k++) {
+            int idx = (roundRobin + k) % conns.size();
+            Conn c = conns.get(idx);
+            if (nowNs - c.lastReceivedNs >= cfg.idleTimeoutNs()) {
+                closeConnection(c, CloseCode.IDLE_TIMEOUT, "idle", false);
+                k--;
+                n--;
+                continue;
+            }
+            if (c.stalledUntilNs != Long.MAX_VALUE && nowNs - c.stalledUntilNs >= 0) {
+                deliver(c, nowNs);
+                if (byId.get(c.id) != c) {
+                    continue; // closed by a protocol violation
+                }
+            }
+            if (!replies.isEmpty()) {
+                roundRobin = idx;
+                return sendReply(out);
+            }
+            if (ackDue(c, nowNs)) {
+                roundRobin = idx + 1;
+                lastDestination = c.address;
+                return writeAck(c, out, nowNs);
+            }
+        }
+        if (!replies.isEmpty()) {
+            return sendReply(out);
+        }
+        return 0;
+    }
+
+    private int sendReply(MutableDirectBuffer out) {
+        Outgoing o = replies.poll();
+        out.putBytes(0, o.bytes);
+        lastDestination = o.to;
+        return o.bytes.length;
+    }
+
+    private boolean ackDue(Conn c, long nowNs) {
+        if (c.ackNow || c.durableDirty) {
+            return true;
+        }
+        if (c.unackedData > 0 && nowNs - c.ackDeadlineNs >= 0) {
+            return true;
+        }
+        // A window that reopens from (near) zero is announced at once (wire-spec.md 7.2).
+        long mps = c.maxDatagram - Wire.DATA_HEADER_LENGTH;
+        return c.lastAdvertisedWindow < mps && c.window() >= mps;
+    }
+
+    private int writeAck(Conn c, MutableDirectBuffer out, long nowNs) {
+        int durableCount = 0;
+        boolean rescan = c.durableDirty || c.lastAdvertisedWindow < c.maxDatagram;
+        int words = c.tracker.wordCount();
+        ack.wrapForEncode(out, 0, out.capacity());
+        int entriesBase = Wire.ACK_FIXED_LENGTH + 8 * words;
+        if (rescan) {
+            long undurable = 0;
+            boolean more = false;
+            for (ServerStream s : c.streams.values()) {
+                if (s.stored == null) {
+                    continue;
+                }
+                long durable = s.stored.durable();
+                undurable += Math.max(0, s.stored.held() - durable);
+                if (durable > s.reportedDurable) {
+                    if (durableCount < Wire.MAX_DURABLE_ENTRIES) {
+                        int at = entriesBase + Wire.DURABLE_ENTRY_LENGTH * durableCount++;
+                        out.putInt(at, s.id, Wire.BYTE_ORDER);
+                        out.putLong(at + 4, durable, Wire.BYTE_ORDER);
+                        s.reportedDurable = durable;
+                    } else {
+                        more = true;
+                    }
+                }
+            }
+            c.undurableBytes = undurable;
+            c.durableDirty = more;
+        }
+        long window = c.window();
+        ack.encode(c.id, c.tracker.cumulative(), c.echoTimestamp, Math.max(0, nowNs - c.echoArrivalNs), window,
+            words, durableCount);
+        for (int w = 0; w < words; w++) {
+            ack.sackWord(w, c.tracker.word(w));
+        }
+        c.ackNow = false;
+        c.unackedData = 0;
+        c.ackDeadlineNs = Long.MAX_VALUE;
+        c.lastAdvertisedWindow = window;
+        acksSent++;
+        return ack.seal();
+    }
+
+    /** When {@link #poll} should next be called; a value at or before now means now. */
+    public long nextDeadline() {
+        if (!replies.isEmpty() || durableAdvanced) {
+            return Long.MIN_VALUE;
+        }
+        long d = Long.MAX_VALUE;
+        for (int k = 0; k < conns.size(); k++) {
+            Conn c = conns.get(k);
+            if (c.ackNow || c.durableDirty) {
+                return Long.MIN_VALUE;
+            }
+            long mps = c.maxDatagram - Wire.DATA_HEADER_LENGTH;
+            if (c.lastAdvertisedWindow < mps && c.window() >= mps) {
+                return Long.MIN_VALUE;
+            }
+            d = Math.min(d, c.lastReceivedNs + cfg.idleTimeoutNs());
+            if (c.unackedData > 0) {
+                d = Math.min(d, c.ackDeadlineNs);
+            }
+            d = Math.min(d, c.stalledUntilNs);
+        }
+        return d;
+    }
+}

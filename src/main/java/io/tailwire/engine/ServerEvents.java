@@ -1,0 +1,35 @@
+package io.tailwire.engine;
+
+import java.net.InetSocketAddress;
+
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.StreamStatus;
+
+/** Notifications from {@link ServerEndpoint} for logging and metrics. */
+public interface ServerEvents {
+    void onConnected(String agentId, InetSocketAddress from, long connectionId);
+
+    void onStreamOpened(String agentId, String path, long generation, long resumeOffset, StreamStatus status);
+
+    void onClosed(String agentId, long connectionId, CloseCode code);
+
+    /** LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. */
+    default void onLossReport(String agentId, String path, long generation, long fromOffset, long toOffset,
+                              String reason) {
+    }
+
+    ServerEvents NONE = new ServerEvents() {
+        @Override
+        public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
+        }
+
+        @Override
+        public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
+                                   StreamStatus status) {
+        }
+
+        @Override
+        public void onClosed(String agentId, long connectionId, CloseCode code) {
+        }
+    };
+}

@@ -1,0 +1,41 @@
+package io.tailwire.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+
+class TransferProperties {
+    /** Virtual-time bound for 200 KB at up to 20% loss: generous, but finite and checked. */
+    static final long BOUND_NS = 60_000 * Harness.MS;
+
+    @Property(tries = 100)
+    void lossyDuplicatingReorderingNetworkDeliversExactlyTheSentBytesOnceInOrderWithinTheWindow(
+        @ForAll @LongRange(min = 1, max = Long.MAX_VALUE) long seed,
+        @ForAll @IntRange(min = 0, max = 20) int lossPercent,
+        @ForAll @IntRange(min = 0, max = 10) int dupPercent,
+        @ForAll @IntRange(min = 0, max = 2000) int jitterMicros,
+        @ForAll @IntRange(min = 1, max = 200_000) int size,
+        @ForAll boolean lazyDisk) {
+        Harness h = new Harness(seed);
+        h.loss = lossPercent / 100.0;
+        h.dup = dupPercent / 100.0;
+        h.jitterNs = jitterMicros * 1000L;
+        if (lazyDisk) {
+            h.store.autoDurable = false;
+            h.syncEveryNs = 5 * Harness.MS;
+        }
+        byte[] data = EndToEndTest.randomBytes(seed, size);
+        String why = "seed=" + seed + " loss=" + lossPercent + " dup=" + dupPercent + " jitterUs=" + jitterMicros
+            + " size=" + size + " lazyDisk=" + lazyDisk;
+        assertTrue(h.transfer("/logs/x", data, BOUND_NS), () -> why + " timed out at " + h.now + " " + h.log);
+        FakeStore.Mem m = h.store.get("agent-1", "/logs/x", 1);
+        assertArrayEquals(data, m.content(), why);
+        assertEquals(size, h.closedDurable, why);
+        assertEquals(0, h.windowViolations, why);
+    }
+}
