@@ -70,15 +70,15 @@ public final class EngineRun {
     /** The outcome of one run. */
     public record Result(EngineScenario scenario, boolean passed, String violation, long completionNanos,
                          long boundNanos, long retransmissions, long timeouts, long dataPacketsSent,
-                         long maxObservedInFlight, long minWindowSeen, long staleReopens, long steps,
-                         String traceHash, String traceTail) {
+                         long maxObservedInFlight, long minWindowSeen, long pingsSent, long staleReopens,
+                         long corruptedDelivered, long steps, String traceHash, String traceTail) {
         /** One line: pass/fail, time against bound, counters, trace hash. */
         public String summary() {
             return (passed ? "PASS" : "FAIL") + " seed=" + scenario.seed() + " bytes=" + scenario.totalBytes()
                 + " completed=" + (completionNanos < 0 ? "never" : fmt(completionNanos)) + " bound=" + fmt(boundNanos)
                 + " data=" + dataPacketsSent + " retx=" + retransmissions + " rto-expiries=" + timeouts
-                + " max-in-flight=" + maxObservedInFlight + " min-window=" + minWindowSeen + " stale-reopens="
-                + staleReopens + " steps=" + steps + " trace=" + traceHash.substring(0, 16)
+                + " max-in-flight=" + maxObservedInFlight + " min-window=" + minWindowSeen + " pings=" + pingsSent
+                + " corrupted=" + corruptedDelivered + " stale-reopens=" + staleReopens + " steps=" + steps + " trace=" + traceHash.substring(0, 16)
                 + (passed ? "" : " violation: " + violation);
         }
 
@@ -118,7 +118,9 @@ public final class EngineRun {
     private long highestCum = -1;
     private long window = -1;
     private long minWindow = Long.MAX_VALUE;
+    private long pings;
     private int crcRejectedAtAgent;
+    private int crcRejectedAtOpenAgent; // a CLOSED AgentConnection ignores datagrams without counting them
     private int crcRejectedAtServer;
     private int handshakeDroppedUp;
     private int handshakeDroppedDown;
@@ -286,7 +288,9 @@ public final class EngineRun {
         AgentConnection.Stats st = agent.stats();
         return new Result(sc, violation == null, violation, completedAt < 0 ? -1 : completedAt - start, bound,
             st.retransmissions(), st.timeouts(), st.dataPacketsSent(), maxOutstanding,
-            minWindow == Long.MAX_VALUE ? -1 : minWindow, store.opens() - sc.streams(), sim.totalSteps(),
+            minWindow == Long.MAX_VALUE ? -1 : minWindow, pings, store.opens() - sc.streams(),
+            sim.network().link(AGENT, SERVER).stats().corrupted() + sim.network().link(SERVER, AGENT).stats().corrupted(),
+            sim.totalSteps(),
             sim.trace().hashHex(), sim.trace().dumpTail());
     }
 
@@ -322,10 +326,10 @@ public final class EngineRun {
             return;
         }
         if (server.stats().datagramsDropped() < upStats.corrupted()
-            || agent.stats().datagramsDropped() < downStats.corrupted()) {
+            || agent.stats().datagramsDropped() < crcRejectedAtOpenAgent) {
             fail("an endpoint dropped fewer datagrams than arrived corrupted: server " + server.stats()
                 .datagramsDropped() + " < " + upStats.corrupted() + " or agent " + agent.stats().datagramsDropped()
-                + " < " + downStats.corrupted());
+                + " < " + crcRejectedAtOpenAgent);
         }
     }
 
@@ -469,6 +473,9 @@ public final class EngineRun {
             fail("agent sent an invalid datagram: " + Wire.errorName(rc));
             return;
         }
+        if (header.type() == Wire.TYPE_PING) {
+            pings++;
+        }
         if (header.type() != Wire.TYPE_DATA) {
             return;
         }
@@ -530,6 +537,9 @@ public final class EngineRun {
         UnsafeBuffer buf = new UnsafeBuffer(b);
         if (!Checksum.verify(buf, 0, b.length)) {
             crcRejectedAtAgent++;
+            if (agent.state() != AgentConnection.State.CLOSED) {
+                crcRejectedAtOpenAgent++;
+            }
             return;
         }
         header.wrap(buf, 0, b.length);
