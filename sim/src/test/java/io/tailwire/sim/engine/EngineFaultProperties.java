@@ -107,7 +107,9 @@ class EngineFaultProperties {
     /** A partition of 1..30 s that heals, starting anywhere in the first 50 ms (handshake included). */
     @Property(tries = 25)
     void survivesALongPartitionThatHeals(@ForAll("partitions") EngineScenario sc) {
-        check(sc);
+        EngineRun.Result r = check(sc);
+        Statistics.label("partition began before completion").collect(r.completionNanos()
+            > sc.partitionStartMs() * 1_000_000L);
     }
 
     @Provide
