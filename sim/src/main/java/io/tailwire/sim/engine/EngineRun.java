@@ -288,7 +288,7 @@ public final class EngineRun {
         AgentConnection.Stats st = agent.stats();
         return new Result(sc, violation == null, violation, completedAt < 0 ? -1 : completedAt - start, bound,
             st.retransmissions(), st.timeouts(), st.dataPacketsSent(), maxOutstanding,
-            minWindow == Long.MAX_VALUE ? -1 : minWindow, pings, store.opens() - sc.streams(),
+            minWindow == Long.MAX_VALUE ? -1 : minWindow, pings, Math.max(0, store.opens() - sc.streams()),
             sim.network().link(AGENT, SERVER).stats().corrupted() + sim.network().link(SERVER, AGENT).stats().corrupted(),
             sim.totalSteps(),
             sim.trace().hashHex(), sim.trace().dumpTail());
