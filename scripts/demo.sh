@@ -11,7 +11,12 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
-PORT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A UDP port nothing listens on (python3 asks the kernel; without it, a random high port).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 30000))
+}
+PORT=$(free_port)
 
 step "server: bin/udp-server --listen 127.0.0.1:$PORT --out $D/received"
 "$BIN/udp-server" --listen "127.0.0.1:$PORT" --out "$D/received" 2>"$D/server.log" & PIDS+=($!)

@@ -15,7 +15,11 @@ trap cleanup EXIT
 say() { printf 'e2e: %s\n' "$*"; }
 fail() { FAILED=1; say "FAIL: $*"; for f in "$W"/*.err; do echo "--- $f (tail)"; tail -n 15 "$f"; done; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A UDP port nothing listens on (python3 asks the kernel; without it, a random high port).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null \
+    || echo $((20000 + RANDOM % 30000))
+}
 
 # Waits until FILE has at least N lines matching PATTERN (processes start slowly on a busy machine).
 wait_log() { # file pattern n timeout_s

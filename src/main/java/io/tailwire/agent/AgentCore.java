@@ -467,8 +467,11 @@ public final class AgentCore implements AgentEvents {
             wait += random.nextLong(retryAfterMs * 1_000_000L + 1);
         }
         reconnectAt = lastNow + wait;
-        listener.warn("connection closed (" + code + (reason == null || reason.isEmpty() ? "" : ": " + reason)
-            + "); reconnecting in " + wait / 1_000_000 + " ms");
+        String why = code == CloseCode.CLOSE_CODE_UNSPECIFIED ? "" : code.name();
+        if (reason != null && !reason.isEmpty()) {
+            why = why.isEmpty() ? reason : why + ": " + reason;
+        }
+        listener.warn("connection to the server ended (" + why + "); reconnecting in " + wait / 1_000_000 + " ms");
     }
 
     // ---------------------------------------------------------------------------------------- state

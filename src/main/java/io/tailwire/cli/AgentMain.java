@@ -101,7 +101,7 @@ public final class AgentMain {
         try {
             Files.createDirectories(stateDir);
         } catch (IOException e) {
-            Cli.fail(PROGRAM, "cannot create state directory " + stateDir + ": " + e.getMessage()
+            Cli.fail(PROGRAM, "cannot create state directory " + stateDir + ": " + Cli.explain(e)
                 + " (choose another --state DIR)", 1);
         }
         if (!Files.isWritable(stateDir)) {

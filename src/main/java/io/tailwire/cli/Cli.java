@@ -16,7 +16,14 @@ public final class Cli {
         try {
             jc.parse(args);
         } catch (ParameterException e) {
-            System.err.println(program + ": " + oneLine(e.getMessage()) + " (see " + program + " --help)");
+            String msg = oneLine(e.getMessage());
+            // jcommander reports an unknown flag as a "main parameter"; say it plainly.
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("Was passed main parameter '([^']*)'").matcher(msg);
+            if (m.find()) {
+                msg = m.group(1).startsWith("-") ? "unknown option '" + m.group(1) + "'"
+                    : "unexpected argument '" + m.group(1) + "'";
+            }
+            System.err.println(program + ": " + msg + " (see " + program + " --help)");
             System.exit(EXIT_USAGE);
             return false;
         }
@@ -34,6 +41,27 @@ public final class Cli {
     public static void fail(String program, String message, int code) {
         System.err.println(program + ": " + oneLine(message));
         System.exit(code);
+    }
+
+    /** An I/O error in words a person can act on (the JDK often gives only the path). */
+    public static String explain(java.io.IOException e) {
+        String reason = e instanceof java.nio.file.FileSystemException fse ? fse.getReason() : null;
+        if (reason == null) {
+            if (e instanceof java.nio.file.AccessDeniedException) {
+                reason = "permission denied";
+            } else if (e instanceof java.nio.file.NoSuchFileException) {
+                reason = "no such file or directory";
+            } else if (e instanceof java.nio.file.NotDirectoryException) {
+                reason = "not a directory";
+            } else if (e instanceof java.nio.file.FileAlreadyExistsException) {
+                reason = "a file of that name is in the way";
+            } else if (e instanceof java.nio.file.FileSystemException) {
+                reason = "file system error";
+            } else {
+                reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            }
+        }
+        return oneLine(reason);
     }
 
     static String oneLine(String s) {

@@ -56,7 +56,7 @@ public final class ServerMain {
         try {
             Files.createDirectories(out);
         } catch (IOException e) {
-            Cli.fail(PROGRAM, "cannot create output directory " + out + ": " + e.getMessage()
+            Cli.fail(PROGRAM, "cannot create output directory " + out + ": " + Cli.explain(e)
                 + " (choose another --out DIR)", 1);
         }
         if (!Files.isWritable(out)) {

@@ -529,7 +529,11 @@ public final class AgentConnection {
             detectLossByThreshold(largestAckedTx, nowNs);
         }
         persistDeadlineNs = Long.MAX_VALUE;
-        persistBackoff = 0;
+        if (newlyAcked) {
+            // Only progress resets the probe back-off: the ACK that answers a probe with a still-closed window
+            // must leave it doubling (wire-spec 7.2).
+            persistBackoff = 0;
+        }
         for (int i = 0, n = ack.durableCount(); i < n; i++) {
             events.onDurable(ack.durableStreamId(i), ack.durableOffset(i));
         }
@@ -617,7 +621,9 @@ public final class AgentConnection {
             for (long pn = base; pn < sendNext; pn++) {
                 Slot s = slots[(int) (pn & MASK)];
                 if (s.state == LOST) {
-                    if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
+                    // With nothing in flight the oldest lost packet goes whatever the window: it is the one a
+                    // receiver full of later packets is waiting for, and receivers always take it (wire-spec 7.1).
+                    if ((bytesInFlight + s.payloadLength <= limit || bytesInFlight == 0) && bytesInFlight < cwnd) {
                         lostCount--;
                         retransmissions++;
                         return sent(transmit(s, out, nowNs), nowNs);

@@ -344,8 +344,10 @@ public final class ServerEndpoint {
             c.ackNow = true; // our ACK was probably lost
             return;
         }
+        // The packet at the cumulative point is taken even over budget: a buffer full of later packets waits
+        // for exactly it, and refusing it would deadlock (wire-spec 7.1). It costs at most one extra packet.
         if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || length > c.maxDatagram
-            || c.bufferedBytes + payload > cfg.connectionBudgetBytes()) {
+            || (pn != cumBefore && c.bufferedBytes + payload > cfg.connectionBudgetBytes())) {
             dropped++;
             c.ackNow = true; // beyond the SACK range or our buffer: tell the sender where we are
             return;
@@ -444,6 +446,10 @@ public final class ServerEndpoint {
         ServerStream s = c.streams.get(sid);
         if (s != null) {
             queueControl(c.address, Integer.MAX_VALUE, c.id, s.reply); // idempotent: same answer again
+            return;
+        }
+        if (c.recentlyClosed.containsKey(sid)) {
+            dropped++; // a late copy of the open of a stream already closed here: it must not reopen it
             return;
         }
         if (c.streams.size() >= cfg.maxStreamsPerConnection()) {

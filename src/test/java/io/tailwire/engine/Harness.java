@@ -92,7 +92,9 @@ final class Harness implements AgentEvents {
             byte[] b = new byte[len];
             out.getBytes(0, b);
             sentByAgent.add(b);
-            if (b[1] == Wire.TYPE_DATA && agent.bytesInFlight() > agent.peerWindow()) {
+            // Exempt: the oldest lost packet resent with nothing else in flight (wire-spec 7.1).
+            if (b[1] == Wire.TYPE_DATA && agent.bytesInFlight() > agent.peerWindow()
+                && agent.bytesInFlight() > len - Wire.DATA_HEADER_LENGTH) {
                 windowViolations++;
                 if (System.getenv("HDEBUG") != null) {
                     System.err.println("violation at " + now + " inflight=" + agent.bytesInFlight() + " win="

@@ -37,7 +37,11 @@ class TransferProperties {
 
     private static void run(long seed, int lossPercent, int dupPercent, int jitterMicros, int size,
                             boolean lazyDisk) {
-        Harness h = new Harness(seed);
+        // One connection attempt must outlast heavy handshake loss: the property is about the transfer (a real
+        // agent would simply reconnect after a connect timeout).
+        AgentConnectionConfig agentCfg = AgentConnectionConfig.defaults("agent-1")
+            .withTimeouts(BOUND_NS, 120_000 * Harness.MS, 5000 * Harness.MS);
+        Harness h = new Harness(seed, ServerEndpointConfig.defaults(), agentCfg);
         h.loss = lossPercent / 100.0;
         h.dup = dupPercent / 100.0;
         h.jitterNs = jitterMicros * 1000L;

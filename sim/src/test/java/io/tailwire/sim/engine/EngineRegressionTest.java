@@ -2,15 +2,12 @@ package io.tailwire.sim.engine;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
- * Engine behaviour the simulation found to disagree with wire-spec.md. Each test fails on the current
- * engine; it is disabled so the build stays green and is reported to the engine's owner. Remove
- * {@code @Disabled} once the engine is fixed.
+ * Regressions for engine bugs the simulation found (each failed before its fix), replayable by seed.
  */
-class EngineKnownIssuesTest {
+class EngineRegressionTest {
     /**
      * wire-spec 7.2: with window 0 (here: below one segment) and nothing in flight the sender PINGs "on the
      * persist timer (starting at the RTO, doubling to the maximum RTO)". AgentConnection.onAck resets
@@ -21,8 +18,6 @@ class EngineKnownIssuesTest {
      * Replay: bin/udp-sim engine --seed 1 --bytes 10000 --budget 1472 --initial-window 1472 --sync-us 1000000
      */
     @Test
-    @Disabled("engine bug, reported: persist probing never backs off while the server answers with a closed window"
-        + " (AgentConnection.onAck resets persistBackoff on every ACK); seed 1")
     void zeroWindowProbesBackOffWhileTheWindowStaysClosed() {
         EngineScenario sc = EngineSimMain.parse("engine", "--seed", "1", "--bytes", "10000", "--budget", "1472",
             "--initial-window", "1472", "--sync-us", "1000000");
@@ -46,8 +41,6 @@ class EngineKnownIssuesTest {
      * --down delay-us=1000
      */
     @Test
-    @Disabled("engine bug, reported: a late duplicate STREAM_OPEN reopens a stream already closed on this connection"
-        + " (ServerEndpoint.onStreamOpen ignores recentlyClosed); seed 45")
     void aLateDuplicateStreamOpenDoesNotReopenAClosedStream() {
         EngineScenario sc = EngineSimMain.parse("engine", "--seed", "45", "--bytes", "3000", "--up",
             "reorder=0.5,reorder-max-us=400000,delay-us=1000", "--down", "delay-us=1000");
@@ -70,8 +63,6 @@ class EngineKnownIssuesTest {
      * (reserve one max payload), and the sender may send the oldest lost packet even when the window is smaller.
      */
     @Test
-    @Disabled("engine bug, reported: receive-buffer deadlock, lost in-order packet larger than the window left by"
-        + " buffered out-of-order data; seed 1")
     void aFullBufferOfOutOfOrderDataNeverBlocksThePacketThatFillsTheGap() {
         EngineScenario sc = EngineSimMain.parse("engine", "--seed", "1", "--streams", "2", "--bytes", "14579", "--up",
             "loss=0.5,dup=0.5,reorder-max-us=1,delay-us=930,jitter-us=3", "--down",
