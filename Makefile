@@ -10,8 +10,10 @@ $(JAR): pom.xml $(shell find src sim -type f 2>/dev/null)
 	$(MVN) package -DskipTests
 
 test:
+	rm -rf target/surefire-reports
 	$(MVN) package
-	@if [ -x scripts/e2e.sh ]; then bash scripts/e2e.sh; fi
+	@bash scripts/test-summary.sh
+	bash scripts/e2e.sh
 
 e2e: build
 	bash scripts/e2e.sh

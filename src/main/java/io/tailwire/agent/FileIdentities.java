@@ -3,30 +3,16 @@ package io.tailwire.agent;
 import io.tailwire.io.FileKey;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.FileIdentity;
+import io.tailwire.wire.Fingerprint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /** File identity (wire-spec.md 6.4): device, inode and the FNV-1a 64-bit hash of the first bytes. */
 public final class FileIdentities {
     /** How many leading bytes a full fingerprint covers. */
-    public static final int FINGERPRINT_MAX = 1024;
-    static final long FNV_OFFSET = 0xcbf29ce484222325L;
-    static final long FNV_PRIME = 0x100000001b3L;
+    public static final int FINGERPRINT_MAX = Fingerprint.MAX_BYTES;
 
     private FileIdentities() {
-    }
-
-    /** FNV-1a 64 over buf[from, to), continuing from hash {@code h} (start with {@link #FNV_OFFSET}). */
-    public static long fnv1a64(long h, ByteBuffer buf, int from, int to) {
-        for (int i = from; i < to; i++) {
-            h ^= buf.get(i) & 0xff;
-            h *= FNV_PRIME;
-        }
-        return h;
-    }
-
-    public static long fnv1a64(byte[] bytes) {
-        return fnv1a64(FNV_OFFSET, ByteBuffer.wrap(bytes), 0, bytes.length);
     }
 
     /**
@@ -52,7 +38,7 @@ public final class FileIdentities {
     static FileIdentity of(FsFile f, ByteBuffer scratch) throws IOException {
         FileKey key = f.key();
         int n = readPrefix(f, scratch, FINGERPRINT_MAX);
-        return identity(key, n, fnv1a64(FNV_OFFSET, scratch, 0, n));
+        return identity(key, n, Fingerprint.of(scratch, 0, n));
     }
 
     static FileIdentity identity(FileKey key, int length, long fingerprint) {
@@ -71,6 +57,6 @@ public final class FileIdentities {
     static boolean prefixMatches(FsFile f, FileIdentity id, ByteBuffer scratch) throws IOException {
         int len = id.getFingerprintLength();
         int n = readPrefix(f, scratch, len);
-        return n == len && fnv1a64(FNV_OFFSET, scratch, 0, n) == id.getFingerprint();
+        return n == len && Fingerprint.of(scratch, 0, n) == id.getFingerprint();
     }
 }

@@ -4,6 +4,7 @@ import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
 import io.tailwire.io.Fs;
 import io.tailwire.io.FsFile;
+import io.tailwire.wire.Fingerprint;
 import io.tailwire.proto.FileIdentity;
 import io.tailwire.proto.GenerationEntry;
 import io.tailwire.proto.GenerationIndex;
@@ -254,7 +255,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             }
             pos += n;
         }
-        return Fnv1a.hash(fpBuf.array(), 0, len) == id.getFingerprint();
+        return Fingerprint.of(fpBuf.array(), 0, len) == id.getFingerprint();
     }
 
     private Stream attach(PathState s, long gen, long start) {

@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import io.tailwire.wire.Fingerprint;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.tailwire.io.FsFile;
@@ -19,9 +20,9 @@ class FileIdentitiesTest {
     @Test
     void fnv1a64MatchesThePublishedTestVectors() {
         // Reference values from the FNV authors' test suite (isthe.com/chongo/tech/comp/fnv).
-        assertEquals(0xcbf29ce484222325L, FileIdentities.fnv1a64(new byte[0]));
-        assertEquals(0xaf63dc4c8601ec8cL, FileIdentities.fnv1a64("a".getBytes(StandardCharsets.US_ASCII)));
-        assertEquals(0x85944171f73967e8L, FileIdentities.fnv1a64("foobar".getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(0xcbf29ce484222325L, Fingerprint.of(new byte[0], 0, 0));
+        assertEquals(0xaf63dc4c8601ec8cL, Fingerprint.of("a".getBytes(StandardCharsets.US_ASCII), 0, "a".length()));
+        assertEquals(0x85944171f73967e8L, Fingerprint.of("foobar".getBytes(StandardCharsets.US_ASCII), 0, "foobar".length()));
     }
 
     @Test
@@ -35,7 +36,7 @@ class FileIdentitiesTest {
         try (FsFile f = RealFs.INSTANCE.openRead(p)) {
             FileIdentity id = FileIdentities.of(f);
             assertEquals(1024, id.getFingerprintLength());
-            assertEquals(FileIdentities.fnv1a64(Arrays.copyOf(content, 1024)), id.getFingerprint());
+            assertEquals(Fingerprint.of(content, 0, 1024), id.getFingerprint());
             assertEquals(RealFs.INSTANCE.key(p).inode(), id.getInode());
             assertEquals(RealFs.INSTANCE.key(p).device(), id.getDevice());
         }
@@ -44,7 +45,7 @@ class FileIdentitiesTest {
         try (FsFile f = RealFs.INSTANCE.openRead(small)) {
             FileIdentity id = FileIdentities.of(f);
             assertEquals(10, id.getFingerprintLength());
-            assertEquals(FileIdentities.fnv1a64(Arrays.copyOf(content, 10)), id.getFingerprint());
+            assertEquals(Fingerprint.of(content, 0, 10), id.getFingerprint());
         }
     }
 }

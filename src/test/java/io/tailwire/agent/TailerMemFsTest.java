@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import io.tailwire.wire.Fingerprint;
 import static io.tailwire.agent.TailerRealFsTest.concat;
 import static io.tailwire.agent.TailerRealFsTest.lines;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -42,7 +43,7 @@ class TailerMemFsTest {
     static FileIdentity identityOf(long ino, byte[] content) {
         int n = Math.min(content.length, FileIdentities.FINGERPRINT_MAX);
         return FileIdentities.identity(new io.tailwire.io.FileKey(MemFs.DEVICE, ino), n,
-            FileIdentities.fnv1a64(Arrays.copyOf(content, n)));
+            Fingerprint.of(content, 0, n));
     }
 
     @Test
@@ -124,12 +125,12 @@ class TailerMemFsTest {
         rt.step(0);
         Generation g = rt.tailer.currentShippable(LOG);
         assertEquals(100, g.identity().getFingerprintLength());
-        assertEquals(FileIdentities.fnv1a64(a), g.identity().getFingerprint());
+        assertEquals(Fingerprint.of(a, 0, a.length), g.identity().getFingerprint());
         fs.append(LOG, b);
         rt.step(MS);
         byte[] all = concat(a, b);
         assertEquals(1024, g.identity().getFingerprintLength());
-        assertEquals(FileIdentities.fnv1a64(Arrays.copyOf(all, 1024)), g.identity().getFingerprint());
+        assertEquals(Fingerprint.of(all, 0, 1024), g.identity().getFingerprint());
         assertEquals(1, rt.tailer.generations().size(), "growth is not a new generation");
     }
 

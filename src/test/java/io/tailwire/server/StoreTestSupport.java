@@ -1,5 +1,6 @@
 package io.tailwire.server;
 
+import io.tailwire.wire.Fingerprint;
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore.OpenResult;
 import io.tailwire.proto.FileIdentity;
@@ -36,7 +37,7 @@ final class StoreTestSupport {
     static FileIdentity identity(long dev, long ino, byte[] content) {
         int len = Math.min(1024, content.length);
         return FileIdentity.newBuilder().setDevice(dev).setInode(ino).setFingerprintLength(len)
-            .setFingerprint(Fnv1a.hash(content, 0, len)).build();
+            .setFingerprint(Fingerprint.of(content, 0, len)).build();
     }
 
     static StoredStream ok(OpenResult r) {
