@@ -20,7 +20,7 @@ if [ ! -f "$BENCH_JAR" ] || [ -n "$(find "$BENCH/src" "$BENCH/pom.xml" "$MAIN_JA
   mvn -B -q -f "$BENCH/pom.xml" package >&2
 fi
 CP="$BENCH_JAR:$MAIN_JAR"
-JAVA=(java ${TAILWIRE_BENCH_JAVA_OPTS:-} -cp "$CP")
+JAVA=(java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED ${TAILWIRE_BENCH_JAVA_OPTS:-} -cp "$CP")
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 ROWS=()
@@ -31,10 +31,23 @@ val() { sed -n "s/.*RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
 row() { ROWS+=("$(printf '%-34s %12s %14s %s' "$1" "$2" "$3" "$4")"); }
 
 if [ "$MODE" = quick ]; then
-  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472"
+  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=1270000    # ~256 MiB of log lines
 else
-  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192"
+  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000 # ~1 GiB
 fi
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+
+# Realistic log lines (loggen, 100-300 bytes each), generated once before any clock starts and kept
+# under bench/target/data so repeated runs reuse them.
+DATA_DIR="$BENCH/target/data"
+DATA="$DATA_DIR/lines-$E2E_LINES.log"
+if [ ! -s "$DATA" ]; then
+  mkdir -p "$DATA_DIR"
+  echo "== generating $E2E_LINES log lines into $DATA" >&2
+  "$ROOT/bin/loggen" --rate 0 --count "$E2E_LINES" --seed 1 --out "$DATA.tmp" --quiet >&2
+  mv "$DATA.tmp" "$DATA"
+fi
+DATA_BYTES=$(stat -c %s "$DATA")
 
 # --- baselines -----------------------------------------------------------------------------------------
 for size in $UDP_SIZES; do
@@ -49,6 +62,11 @@ f="$OUT/tcp"
 echo "== TCP copy, 64 KiB read/write, $TCP_BYTES" >&2
 "${JAVA[@]}" io.tailwire.bench.TcpCopyBaseline --bytes "$TCP_BYTES" | tee "$f" >&2
 row "TCP copy (read/write)" "$(val "$f" MBps)" "-" "$(val "$f" secs) s"
+f="$OUT/tcp-data"
+echo "== TCP copy of the log-line data + fsync at the end" >&2
+"${JAVA[@]}" io.tailwire.bench.TcpCopyBaseline --src "$DATA" --fsync true | tee "$f" >&2
+TCP_DATA=$(val "$f" MBps)
+row "TCP copy of log data + fsync" "$TCP_DATA" "-" "$(val "$f" secs) s"
 if [ "$MODE" = full ]; then
   f="$OUT/tcp-zc"
   echo "== TCP copy, transferTo, $TCP_BYTES" >&2
@@ -57,11 +75,41 @@ if [ "$MODE" = full ]; then
 fi
 
 # --- Tailwire end to end --------------------------------------------------------------------------------
-# >>> LEAD: end-to-end Tailwire runs go here. For each scenario (clean link; bin/udp-chaos with loss/reorder;
-# >>> rotation under load): start server and agent, bin/loggen --rate 0 --count N into the watched file,
-# >>> wait until the server copy has N lines (bin/logcheck --expect N), time it, then add a row, e.g.
-# >>>   row "tailwire e2e clean" "$MBPS" "$DPS" "$NOTE"
-# >>> Keep every run's output in "$OUT" and parse a RESULT line the same way as the baselines.
+# Real udp-agent -> udp-server processes on loopback, optionally through udp-chaos (bench/e2e.sh says
+# exactly what is timed). Raw UDP of the same datagram size ran just above, in the same run.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+e2e() { # name dgram loss reorder
+  local f="$OUT/e2e-$1"
+  echo "== tailwire e2e $1: $((DATA_BYTES >> 20)) MiB, datagram $2, loss $3, reorder $4" >&2
+  if bash "$BENCH/e2e.sh" "$DATA" "$2" "$3" "$4" | tee "$f" >&2; then :; else echo "RESULT failed MBps=0" >>"$f"; fi
+}
+E2E_NOTE="cpu s/GB agent/server"
+e2e clean-1472 1472 0 0
+e2e clean-65507 65507 0 0
+e2e loss1-1472 1472 0.01 0.01
+e2e loss5-1472 1472 0.05 0.05
+CLEAN=$(val "$OUT/e2e-clean-1472" MBps)
+for r in clean-1472 clean-65507 loss1-1472 loss5-1472; do
+  f="$OUT/e2e-$r"; d=${r##*-}
+  raw=$(val "$OUT/udp-$d" recv_MBps)
+  note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
+  case $r in loss*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
+  row "tailwire e2e $r" "$(val "$f" MBps)" "-" "$note"
+done
+
+# --- latency (in-process runners, coordinated-omission corrected) -----------------------------------------
+LAT_ROWS=()
+if [ "$MODE" = quick ]; then LAT_RATES="1000 10000"; LAT_SECS=8; else LAT_RATES="1000 10000 100000"; LAT_SECS=20; fi
+for rate in $LAT_RATES; do
+  f="$OUT/lat-$rate"
+  echo "== latency at $rate lines/s, $LAT_SECS s" >&2
+  "${JAVA[@]}" io.tailwire.bench.LatencyBench --rate "$rate" --seconds "$LAT_SECS" --warmup 3 | tee "$f" >&2 \
+    || echo "RESULT failed" >"$f"
+  for k in vis dur; do
+    LAT_ROWS+=("$(printf '%-8s %-8s %9s %9s %9s %9s %9s' "$rate" "$k" "$(val "$f" ${k}_p50_us)" "$(val "$f" ${k}_p90_us)" \
+      "$(val "$f" ${k}_p99_us)" "$(val "$f" ${k}_p999_us)" "$(val "$f" ${k}_max_us)")")
+  done
+done
 
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
 if [ "$MODE" = full ]; then
@@ -74,6 +122,10 @@ echo
 echo "Tailwire benchmarks ($MODE) on $(nproc) cores, $(java -version 2>&1 | head -1)"
 printf '%-34s %12s %14s %s\n' "run" "MB/s" "datagrams/s" "notes"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo "append -> visible (vis) / durable (dur) latency, microseconds, from intended append time"
+printf '%-8s %-8s %9s %9s %9s %9s %9s\n' "lines/s" "what" p50 p90 p99 p99.9 max
+printf '%s\n' "${LAT_ROWS[@]}"
 if [ -n "${JMH_TABLE:-}" ]; then
   echo
   echo "$JMH_TABLE"
