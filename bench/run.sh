@@ -112,11 +112,12 @@ for rate in $LAT_RATES; do
 done
 
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
-if [ "$MODE" = full ]; then
-  echo "== JMH" >&2
-  "${JAVA[@]}" org.openjdk.jmh.Main -rf text -rff "$OUT/jmh.txt" >&2
-  JMH_TABLE="$(cat "$OUT/jmh.txt")"
-fi
+# Hot path with -prof gc: ns/op and allocation per operation (gc.alloc.rate.norm, B/op).
+if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(); fi
+echo "== JMH hot path (-prof gc)" >&2
+"${JAVA[@]}" org.openjdk.jmh.Main 'WireBenchmark|SackBenchmark|EngineBenchmark|Crc32c' "${JMH_ARGS[@]}" -prof gc \
+  -rf text -rff "$OUT/jmh.txt" >&2
+JMH_TABLE="$(grep -E '^Benchmark|ns/op|alloc.rate.norm' "$OUT/jmh.txt" || true)"
 
 echo
 echo "Tailwire benchmarks ($MODE) on $(nproc) cores, $(java -version 2>&1 | head -1)"
