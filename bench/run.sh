@@ -111,6 +111,21 @@ for rate in $LAT_RATES; do
   done
 done
 
+# --- many agents against one server (server in its own process; agents as UdpAgent runners in one JVM) ---
+MANY_ROWS=()
+if [ "$MODE" = quick ]; then MANY_NS="1 10 100"; MANY_TOTAL=$((64 << 20)); else MANY_NS="1 10 100 1000"; MANY_TOTAL=$((256 << 20)); fi
+many() { # n bytes-per-agent label
+  local f="$OUT/many-$3"
+  echo "== $1 agents x $2 bytes ($3)" >&2
+  "${JAVA[@]}" io.tailwire.bench.ManyAgents --agents "$1" --bytes-per-agent "$2" --timeout 600 | tee "$f" >&2 \
+    || echo "RESULT failed complete=no" >"$f"
+  MANY_ROWS+=("$(printf '%-7s %-14s %9s %9s %9s %9s %12s %s' "$1" "$3" "$(val "$f" MBps)" "$(val "$f" fairness)" \
+    "$(val "$f" first_s)" "$(val "$f" last_s)" "$(val "$f" heap_per_conn_B)" "$(val "$f" complete)")")
+}
+for n in $MANY_NS; do many "$n" $((MANY_TOTAL / n)) "transfer"; done
+last_n=${MANY_NS##* }
+many "$last_n" 0 "idle-only"
+
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
 # Hot path with -prof gc: ns/op and allocation per operation (gc.alloc.rate.norm, B/op).
 if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(); fi
@@ -127,6 +142,11 @@ echo
 echo "append -> visible (vis) / durable (dur) latency, microseconds, from intended append time"
 printf '%-8s %-8s %9s %9s %9s %9s %9s\n' "lines/s" "what" p50 p90 p99 p99.9 max
 printf '%s\n' "${LAT_ROWS[@]}"
+echo
+echo "many agents: aggregate MB/s, fairness = min/max per-agent bytes when the first agent completes,"
+echo "first/last completion (s), server heap per connection after GC (B), all complete"
+printf '%-7s %-14s %9s %9s %9s %9s %12s %s\n' agents mode MB/s fairness first_s last_s heap/conn complete
+printf '%s\n' "${MANY_ROWS[@]}"
 if [ -n "${JMH_TABLE:-}" ]; then
   echo
   echo "$JMH_TABLE"
