@@ -3,6 +3,7 @@
 # on loopback, optionally through bin/udp-chaos, shipping an existing file.
 #
 #   bench/e2e.sh SRC_FILE DATAGRAM_BYTES [LOSS REORDER]     e.g. bench/e2e.sh /tmp/src.log 1472 0.01 0.01
+#   SERVER_ARGS / AGENT_ARGS: extra flags for udp-server / udp-agent (e.g. --connection-buffer, --send-buffer).
 #
 # What is measured (prints one "RESULT tailwire-e2e ..." line at the end):
 #   t0        just before the agent process is started (JVM start-up is inside the clock);
@@ -39,7 +40,7 @@ if [ -n "${BENCH_JFR:-}" ]; then
 fi
 SIZE=$(stat -c %s "$SRC")
 SPORT=$(freeport)
-"$BIN/udp-server" --listen "127.0.0.1:$SPORT" --out "$W/out" --max-datagram "$DGRAM" >"$W/server.log" 2>&1 &
+"$BIN/udp-server" --listen "127.0.0.1:$SPORT" --out "$W/out" --max-datagram "$DGRAM" ${SERVER_ARGS:-} >"$W/server.log" 2>&1 &
 SP=$!; PIDS+=("$SP")
 for _ in $(seq 200); do grep -q listening "$W/server.log" && break; sleep 0.05; done
 TARGET=$SPORT
@@ -54,7 +55,7 @@ OUTF="$W/out/bench${SRC}"
 
 t0=$(now)
 "$BIN/udp-agent" --server "127.0.0.1:$TARGET" --id bench --state "$W/state" --file "$SRC" \
-  --max-datagram "$DGRAM" >"$W/agent.log" 2>&1 &
+  --max-datagram "$DGRAM" ${AGENT_ARGS:-} >"$W/agent.log" 2>&1 &
 AP=$!; PIDS+=("$AP")
 last=0; lastp=$(now)
 while true; do

@@ -31,7 +31,7 @@ val() { sed -n "s/.*RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
 row() { ROWS+=("$(printf '%-34s %12s %14s %s' "$1" "$2" "$3" "$4")"); }
 
 if [ "$MODE" = quick ]; then
-  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=1270000    # ~256 MiB of log lines
+  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=450000     # ~96 MiB of log lines
 else
   UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000 # ~1 GiB
 fi
@@ -78,18 +78,22 @@ fi
 # Real udp-agent -> udp-server processes on loopback, optionally through udp-chaos (bench/e2e.sh says
 # exactly what is timed). Raw UDP of the same datagram size ran just above, in the same run.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-e2e() { # name dgram loss reorder
+e2e() { # name dgram loss reorder [server args] [agent args]
   local f="$OUT/e2e-$1"
-  echo "== tailwire e2e $1: $((DATA_BYTES >> 20)) MiB, datagram $2, loss $3, reorder $4" >&2
-  if bash "$BENCH/e2e.sh" "$DATA" "$2" "$3" "$4" | tee "$f" >&2; then :; else echo "RESULT failed MBps=0" >>"$f"; fi
+  echo "== tailwire e2e $1: $((DATA_BYTES >> 20)) MiB, datagram $2, loss $3, reorder $4 ${5:-} ${6:-}" >&2
+  if SERVER_ARGS="${5:-}" AGENT_ARGS="${6:-}" bash "$BENCH/e2e.sh" "$DATA" "$2" "$3" "$4" | tee "$f" >&2; then :
+  else echo "RESULT failed MBps=0" >>"$f"; fi
 }
 E2E_NOTE="cpu s/GB agent/server"
 e2e clean-1472 1472 0 0
 e2e clean-65507 65507 0 0
+# The same clean run with 64 MiB of connection and send buffer instead of 4 MiB: shows how much of the
+# clean figure is the durable window (buffer / (fsync latency + RTT)) rather than packet handling.
+e2e buf64m-1472 1472 0 0 "--connection-buffer 67108864" "--send-buffer 67108864"
 e2e loss1-1472 1472 0.01 0.01
 e2e loss5-1472 1472 0.05 0.05
 CLEAN=$(val "$OUT/e2e-clean-1472" MBps)
-for r in clean-1472 clean-65507 loss1-1472 loss5-1472; do
+for r in clean-1472 clean-65507 buf64m-1472 loss1-1472 loss5-1472; do
   f="$OUT/e2e-$r"; d=${r##*-}
   raw=$(val "$OUT/udp-$d" recv_MBps)
   note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
@@ -113,7 +117,7 @@ done
 
 # --- many agents against one server (server in its own process; agents as UdpAgent runners in one JVM) ---
 MANY_ROWS=()
-if [ "$MODE" = quick ]; then MANY_NS="1 10 100"; MANY_TOTAL=$((64 << 20)); else MANY_NS="1 10 100 1000"; MANY_TOTAL=$((256 << 20)); fi
+if [ "$MODE" = quick ]; then MANY_NS="1 10 100"; MANY_TOTAL=$((32 << 20)); else MANY_NS="1 10 100 1000"; MANY_TOTAL=$((256 << 20)); fi
 many() { # n bytes-per-agent label
   local f="$OUT/many-$3"
   echo "== $1 agents x $2 bytes ($3)" >&2
@@ -124,7 +128,7 @@ many() { # n bytes-per-agent label
 }
 for n in $MANY_NS; do many "$n" $((MANY_TOTAL / n)) "transfer"; done
 last_n=${MANY_NS##* }
-many "$last_n" 0 "idle-only"
+many "$last_n" 0 "never-sent"
 
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
 # Hot path with -prof gc: ns/op and allocation per operation (gc.alloc.rate.norm, B/op).
@@ -132,7 +136,7 @@ if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(); 
 echo "== JMH hot path (-prof gc)" >&2
 "${JAVA[@]}" org.openjdk.jmh.Main 'WireBenchmark|SackBenchmark|EngineBenchmark|Crc32c' "${JMH_ARGS[@]}" -prof gc \
   -rf text -rff "$OUT/jmh.txt" >&2
-JMH_TABLE="$(grep -E '^Benchmark|ns/op|alloc.rate.norm' "$OUT/jmh.txt" || true)"
+JMH_TABLE="$(grep -E '^Benchmark|ns/op|ops/|alloc.rate.norm' "$OUT/jmh.txt" || true)"
 
 echo
 echo "Tailwire benchmarks ($MODE) on $(nproc) cores, $(java -version 2>&1 | head -1)"

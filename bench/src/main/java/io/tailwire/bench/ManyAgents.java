@@ -130,7 +130,7 @@ public final class ManyAgents {
                     + "per idle connection%n", n, per, dgram, complete ? "all complete" : done + " complete", secs,
                 mbps, firstDone / 1e9, fairness, heap0 >> 10, heapN >> 10, perConn);
             System.out.printf("RESULT many-agents n=%d MBps=%.1f fairness=%.2f first_s=%.2f last_s=%.2f "
-                    + "heap_per_conn_B=%.0f complete=%s%n", n, mbps, per == 0 ? 1.0 : fairness, firstDone / 1e9, secs, perConn,
+                    + "heap_per_conn_B=%.0f complete=%s%n", n, mbps, fairness, firstDone / 1e9, secs, perConn,
                 complete ? "yes" : done + "/" + n);
         } finally {
             for (UdpAgent ag : agents) {
