@@ -35,7 +35,8 @@ if [ "$MODE" = quick ]; then
 else
   UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000 # ~1 GiB
 fi
-echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores" >&2
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average: $LOAD_START on $(nproc) cores" >&2
 
 # Realistic log lines (loggen, 100-300 bytes each), generated once before any clock starts and kept
 # under bench/target/data so repeated runs reuse them.
@@ -139,7 +140,8 @@ echo "== JMH hot path (-prof gc)" >&2
 JMH_TABLE="$(grep -E '^Benchmark|ns/op|ops/|alloc.rate.norm' "$OUT/jmh.txt" || true)"
 
 echo
-echo "Tailwire benchmarks ($MODE) on $(nproc) cores, $(java -version 2>&1 | head -1)"
+echo "Tailwire benchmarks ($MODE) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), $(java -version 2>&1 | head -1)"
+echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare ratios within one run)"
 printf '%-34s %12s %14s %s\n' "run" "MB/s" "datagrams/s" "notes"
 printf '%s\n' "${ROWS[@]}"
 echo
