@@ -20,7 +20,7 @@ if [ ! -f "$BENCH_JAR" ] || [ -n "$(find "$BENCH/src" "$BENCH/pom.xml" "$MAIN_JA
   mvn -B -q -f "$BENCH/pom.xml" package >&2
 fi
 CP="$BENCH_JAR:$MAIN_JAR"
-JAVA=(java ${TAILWIRE_BENCH_JAVA_OPTS:-} -cp "$CP")
+JAVA=(java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED ${TAILWIRE_BENCH_JAVA_OPTS:-} -cp "$CP")
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 ROWS=()
@@ -31,10 +31,24 @@ val() { sed -n "s/.*RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
 row() { ROWS+=("$(printf '%-34s %12s %14s %s' "$1" "$2" "$3" "$4")"); }
 
 if [ "$MODE" = quick ]; then
-  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472"
+  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=450000     # ~96 MiB of log lines
 else
-  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192"
+  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000 # ~1 GiB
 fi
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== load average: $LOAD_START on $(nproc) cores" >&2
+
+# Realistic log lines (loggen, 100-300 bytes each), generated once before any clock starts and kept
+# under bench/target/data so repeated runs reuse them.
+DATA_DIR="$BENCH/target/data"
+DATA="$DATA_DIR/lines-$E2E_LINES.log"
+if [ ! -s "$DATA" ]; then
+  mkdir -p "$DATA_DIR"
+  echo "== generating $E2E_LINES log lines into $DATA" >&2
+  "$ROOT/bin/loggen" --rate 0 --count "$E2E_LINES" --seed 1 --out "$DATA.tmp" --quiet >&2
+  mv "$DATA.tmp" "$DATA"
+fi
+DATA_BYTES=$(stat -c %s "$DATA")
 
 # --- baselines -----------------------------------------------------------------------------------------
 for size in $UDP_SIZES; do
@@ -49,6 +63,11 @@ f="$OUT/tcp"
 echo "== TCP copy, 64 KiB read/write, $TCP_BYTES" >&2
 "${JAVA[@]}" io.tailwire.bench.TcpCopyBaseline --bytes "$TCP_BYTES" | tee "$f" >&2
 row "TCP copy (read/write)" "$(val "$f" MBps)" "-" "$(val "$f" secs) s"
+f="$OUT/tcp-data"
+echo "== TCP copy of the log-line data + fsync at the end" >&2
+"${JAVA[@]}" io.tailwire.bench.TcpCopyBaseline --src "$DATA" --fsync true | tee "$f" >&2
+TCP_DATA=$(val "$f" MBps)
+row "TCP copy of log data + fsync" "$TCP_DATA" "-" "$(val "$f" secs) s"
 if [ "$MODE" = full ]; then
   f="$OUT/tcp-zc"
   echo "== TCP copy, transferTo, $TCP_BYTES" >&2
@@ -57,23 +76,83 @@ if [ "$MODE" = full ]; then
 fi
 
 # --- Tailwire end to end --------------------------------------------------------------------------------
-# >>> LEAD: end-to-end Tailwire runs go here. For each scenario (clean link; bin/udp-chaos with loss/reorder;
-# >>> rotation under load): start server and agent, bin/loggen --rate 0 --count N into the watched file,
-# >>> wait until the server copy has N lines (bin/logcheck --expect N), time it, then add a row, e.g.
-# >>>   row "tailwire e2e clean" "$MBPS" "$DPS" "$NOTE"
-# >>> Keep every run's output in "$OUT" and parse a RESULT line the same way as the baselines.
+# Real udp-agent -> udp-server processes on loopback, optionally through udp-chaos (bench/e2e.sh says
+# exactly what is timed). Raw UDP of the same datagram size ran just above, in the same run.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+e2e() { # name dgram loss reorder [server args] [agent args]
+  local f="$OUT/e2e-$1"
+  echo "== tailwire e2e $1: $((DATA_BYTES >> 20)) MiB, datagram $2, loss $3, reorder $4 ${5:-} ${6:-}" >&2
+  if SERVER_ARGS="${5:-}" AGENT_ARGS="${6:-}" bash "$BENCH/e2e.sh" "$DATA" "$2" "$3" "$4" | tee "$f" >&2; then :
+  else echo "RESULT failed MBps=0" >>"$f"; fi
+}
+E2E_NOTE="cpu s/GB agent/server"
+e2e clean-1472 1472 0 0
+e2e clean-65507 65507 0 0
+# The same clean run with 64 MiB of connection and send buffer instead of 4 MiB: shows how much of the
+# clean figure is the durable window (buffer / (fsync latency + RTT)) rather than packet handling.
+e2e buf64m-1472 1472 0 0 "--connection-buffer 67108864" "--send-buffer 67108864"
+e2e loss1-1472 1472 0.01 0.01
+e2e loss5-1472 1472 0.05 0.05
+CLEAN=$(val "$OUT/e2e-clean-1472" MBps)
+for r in clean-1472 clean-65507 buf64m-1472 loss1-1472 loss5-1472; do
+  f="$OUT/e2e-$r"; d=${r##*-}
+  raw=$(val "$OUT/udp-$d" recv_MBps)
+  note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
+  case $r in loss*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
+  row "tailwire e2e $r" "$(val "$f" MBps)" "-" "$note"
+done
+
+# --- latency (in-process runners, coordinated-omission corrected) -----------------------------------------
+LAT_ROWS=()
+if [ "$MODE" = quick ]; then LAT_RATES="1000 10000"; LAT_SECS=8; else LAT_RATES="1000 10000 100000"; LAT_SECS=20; fi
+for rate in $LAT_RATES; do
+  f="$OUT/lat-$rate"
+  echo "== latency at $rate lines/s, $LAT_SECS s" >&2
+  "${JAVA[@]}" io.tailwire.bench.LatencyBench --rate "$rate" --seconds "$LAT_SECS" --warmup 3 | tee "$f" >&2 \
+    || echo "RESULT failed" >"$f"
+  for k in vis dur; do
+    LAT_ROWS+=("$(printf '%-8s %-8s %9s %9s %9s %9s %9s' "$rate" "$k" "$(val "$f" ${k}_p50_us)" "$(val "$f" ${k}_p90_us)" \
+      "$(val "$f" ${k}_p99_us)" "$(val "$f" ${k}_p999_us)" "$(val "$f" ${k}_max_us)")")
+  done
+done
+
+# --- many agents against one server (server in its own process; agents as UdpAgent runners in one JVM) ---
+MANY_ROWS=()
+if [ "$MODE" = quick ]; then MANY_NS="1 10 100"; MANY_TOTAL=$((32 << 20)); else MANY_NS="1 10 100 1000"; MANY_TOTAL=$((256 << 20)); fi
+many() { # n bytes-per-agent label
+  local f="$OUT/many-$3"
+  echo "== $1 agents x $2 bytes ($3)" >&2
+  "${JAVA[@]}" io.tailwire.bench.ManyAgents --agents "$1" --bytes-per-agent "$2" --timeout 600 | tee "$f" >&2 \
+    || echo "RESULT failed complete=no" >"$f"
+  MANY_ROWS+=("$(printf '%-7s %-14s %9s %9s %9s %9s %12s %s' "$1" "$3" "$(val "$f" MBps)" "$(val "$f" fairness)" \
+    "$(val "$f" first_s)" "$(val "$f" last_s)" "$(val "$f" heap_per_conn_B)" "$(val "$f" complete)")")
+}
+for n in $MANY_NS; do many "$n" $((MANY_TOTAL / n)) "transfer"; done
+last_n=${MANY_NS##* }
+many "$last_n" 0 "never-sent"
 
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
-if [ "$MODE" = full ]; then
-  echo "== JMH" >&2
-  "${JAVA[@]}" org.openjdk.jmh.Main -rf text -rff "$OUT/jmh.txt" >&2
-  JMH_TABLE="$(cat "$OUT/jmh.txt")"
-fi
+# Hot path with -prof gc: ns/op and allocation per operation (gc.alloc.rate.norm, B/op).
+if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(); fi
+echo "== JMH hot path (-prof gc)" >&2
+"${JAVA[@]}" org.openjdk.jmh.Main 'WireBenchmark|SackBenchmark|EngineBenchmark|Crc32c' "${JMH_ARGS[@]}" -prof gc \
+  -rf text -rff "$OUT/jmh.txt" >&2
+JMH_TABLE="$(grep -E '^Benchmark|ns/op|ops/|alloc.rate.norm' "$OUT/jmh.txt" || true)"
 
 echo
-echo "Tailwire benchmarks ($MODE) on $(nproc) cores, $(java -version 2>&1 | head -1)"
+echo "Tailwire benchmarks ($MODE) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)), $(java -version 2>&1 | head -1)"
+echo "load average at start: $LOAD_START; at end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare ratios within one run)"
 printf '%-34s %12s %14s %s\n' "run" "MB/s" "datagrams/s" "notes"
 printf '%s\n' "${ROWS[@]}"
+echo
+echo "append -> visible (vis) / durable (dur) latency, microseconds, from intended append time"
+printf '%-8s %-8s %9s %9s %9s %9s %9s\n' "lines/s" "what" p50 p90 p99 p99.9 max
+printf '%s\n' "${LAT_ROWS[@]}"
+echo
+echo "many agents: aggregate MB/s, fairness = min/max per-agent bytes when the first agent completes,"
+echo "first/last completion (s), server heap per connection after GC (B), all complete"
+printf '%-7s %-14s %9s %9s %9s %9s %12s %s\n' agents mode MB/s fairness first_s last_s heap/conn complete
+printf '%s\n' "${MANY_ROWS[@]}"
 if [ -n "${JMH_TABLE:-}" ]; then
   echo
   echo "$JMH_TABLE"
