@@ -35,6 +35,10 @@ import java.util.function.Consumer;
  * next one becomes the head when the runtime reports the head's stream closed ({@link #closed}).
  */
 public final class Tailer implements Closeable {
+    /** Bumped whenever a path or a generation is added or removed: invalidates {@link #shippable()}. */
+    private int headsVersion;
+    private int shippableVersion = -1;
+    private List<Generation> shippable = List.of();
     /**
      * An unchanged size is re-checked against the fingerprint this often, so content rewritten to the
      * very same length (copytruncate, then exactly as many bytes) is still noticed.
@@ -65,6 +69,7 @@ public final class Tailer implements Closeable {
         for (String p : config.explicitPaths()) {
             Path path = Path.of(p);
             tracks.putIfAbsent(path.toString(), new PathTrack(path, true, false));
+            headsVersion++;
         }
         for (String g : config.globs()) {
             globs.add(compile(g, config.maxGlobDepth()));
@@ -168,6 +173,7 @@ public final class Tailer implements Closeable {
                 continue;
             }
             tracks.put(name, new PathTrack(e, true, false));
+            headsVersion++;
             changed = true;
         }
         return changed;
@@ -249,6 +255,7 @@ public final class Tailer implements Closeable {
         Generation prev = t.gens.peekLast();
         g.previousLength = prev == null ? t.lastClosedFinal : Math.max(0, prev.finalLength);
         t.gens.addLast(g);
+        headsVersion++;
         events.accept(TailEvent.of(Kind.NEW_FILE, g, why));
         return true;
     }
@@ -296,6 +303,7 @@ public final class Tailer implements Closeable {
         n.numberConfirmed = t.confirmed;
         n.previousLength = g.finalLength;
         t.gens.addLast(n);
+        headsVersion++;
         events.accept(TailEvent.of(Kind.NEW_FILE, n, "same file after truncation"));
     }
 
@@ -369,6 +377,7 @@ public final class Tailer implements Closeable {
         all.add(at, n);
         t.gens.clear();
         t.gens.addAll(all);
+        headsVersion++;
         t.nextNumber++;
         events.accept(TailEvent.of(Kind.NEW_FILE, n, "rotated file after truncation"));
     }
@@ -410,16 +419,23 @@ public final class Tailer implements Closeable {
 
     // ----------------------------------------------------------------------------- runtime interface
 
-    /** The head generation of every path that has one: the only ones that may be shipped. */
+    /**
+     * The head generation of every path that has one: the only ones that may be shipped. The list is
+     * cached until the set of heads changes, because the runtime asks on every turn of its loop.
+     */
     public List<Generation> shippable() {
-        List<Generation> out = new ArrayList<>();
-        for (PathTrack t : tracks.values()) {
-            Generation g = t.gens.peekFirst();
-            if (g != null) {
-                out.add(g);
+        if (shippableVersion != headsVersion) {
+            List<Generation> out = new ArrayList<>();
+            for (PathTrack t : tracks.values()) {
+                Generation g = t.gens.peekFirst();
+                if (g != null) {
+                    out.add(g);
+                }
             }
+            shippable = List.copyOf(out);
+            shippableVersion = headsVersion;
         }
-        return out;
+        return shippable;
     }
 
     /** The generation of this path that may be shipped now, or null. */
@@ -531,6 +547,7 @@ public final class Tailer implements Closeable {
             throw new IllegalStateException("only an ended or rotated head generation can be closed: " + g);
         }
         t.gens.removeFirst();
+        headsVersion++;
         g.state = State.CLOSED;
         g.durableOffset = Math.max(g.durableOffset, g.finalLength);
         if (g.handle != null) {
@@ -673,6 +690,7 @@ public final class Tailer implements Closeable {
             if (t == null) {
                 t = new PathTrack(path, matchesGlob(path), true);
                 tracks.put(t.name, t);
+                headsVersion++;
             }
             restoreTrack(t, e.getValue(), now);
         }
@@ -757,6 +775,7 @@ public final class Tailer implements Closeable {
             g.numberConfirmed = f.getGeneration() != 0;
             g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
             t.gens.addLast(g);
+            headsVersion++;
             events.accept(TailEvent.of(Kind.RESTORED, g, atPath ? "found at its path" : "found as " + c));
             return;
         }
@@ -768,6 +787,7 @@ public final class Tailer implements Closeable {
         g.numberConfirmed = f.getGeneration() != 0;
         g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
         t.gens.addLast(g);
+        headsVersion++;
         events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
         if (g.size > g.finalLength) {
             events.accept(TailEvent.loss(g, g.finalLength, g.size,
