@@ -203,7 +203,7 @@ final class Rig implements AutoCloseable {
             }
         }
         if (!pending.isEmpty()) {
-            fail(diagnose(pending));
+            fail(diagnose(pending, waitNs));
         }
     }
 
@@ -220,10 +220,10 @@ final class Rig implements AutoCloseable {
         }
     }
 
-    private String diagnose(Map<Path, byte[]> pending) throws IOException {
+    private String diagnose(Map<Path, byte[]> pending, long waitNs) throws IOException {
         StringBuilder sb = new StringBuilder();
-        sb.append(pending.size()).append(" output(s) differ from their sources after ")
-            .append(WAIT_NS / 1_000_000_000L).append(" s (seed ").append(seed).append(")\n");
+        sb.append(pending.size()).append(" of ").append("the awaited output(s) differ from their sources after ")
+            .append(waitNs / 1_000_000).append(" ms (seed ").append(seed).append(")\n");
         Path scratch = Files.createDirectories(root.resolve("expected"));
         int shown = 0;
         for (Map.Entry<Path, byte[]> e : pending.entrySet()) {
