@@ -171,6 +171,22 @@ final class Rig implements AutoCloseable {
         }
     }
 
+    /** Waits until the file is longer than n bytes (shipping is under way); returns its size. */
+    long awaitSizeAbove(Path file, long n) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + WAIT_NS;
+        while (true) {
+            long size = Files.exists(file) ? Files.size(file) : -1;
+            if (size > n) {
+                return size;
+            }
+            if (System.nanoTime() > deadline) {
+                fail(root.relativize(file) + " did not grow past " + n + " bytes in " + WAIT_NS / 1_000_000_000L
+                    + " s (seed " + seed + ")\n--- runner log (tail) ---\n" + logTail(60));
+            }
+            Thread.sleep(POLL_MS);
+        }
+    }
+
     // ------------------------------------------------------------------------------- checking
 
     /**
