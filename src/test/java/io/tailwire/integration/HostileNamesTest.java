@@ -164,7 +164,8 @@ class HostileNamesTest {
                 elsewhere.add(p);
             }
         }
-        assertEquals(new TreeSet<>(List.of("logs", "out", "out/" + ID, "outside", "state")), elsewhere);
+        assertEquals(new TreeSet<>(List.of("logs", "out", "out/" + ID, "outside", "outside/victim.txt", "state")),
+            elsewhere);
         // Inside it: the legitimate copy, the planted links, the server's metadata; nothing else.
         List<String> inside = new ArrayList<>();
         for (String p : listAll(rig.out.resolve(ID))) {
