@@ -27,6 +27,8 @@ final class RecordingStore implements StreamStore {
     private final SimFs fs;
     private final Path out;
     private final Promises promises;
+    /** The newest stream opened on each output file (for the liveness condition). */
+    private final java.util.Map<Path, Recorded> latest = new java.util.HashMap<>();
 
     RecordingStore(StreamStore inner, SimFs fs, Path out, Promises promises) {
         this.inner = inner;
@@ -50,8 +52,15 @@ final class RecordingStore implements StreamStore {
         // remains), so its start is the file size less what the generation holds.
         long start = fs.size(file) - r.stream().held();
         promises.promise(file, start + r.resumeOffset(), "resume offset of generation " + r.generation());
-        return new OpenResult(r.status(), r.resumeOffset(), r.generation(), r.message(),
-            new Recorded(r.stream(), file, start, r.generation()));
+        Recorded rec = new Recorded(r.stream(), file, start, r.generation());
+        latest.put(file, rec);
+        return new OpenResult(r.status(), r.resumeOffset(), r.generation(), r.message(), rec);
+    }
+
+    /** True if the newest stream on output is generation gen, holding exactly length bytes, all durable. */
+    boolean holdsDurably(Path output, long gen, long length) {
+        Recorded r = latest.get(output);
+        return r != null && r.generation == gen && r.s.held() == length && r.s.durable() == length;
     }
 
     private final class Recorded implements StoredStream {

@@ -42,6 +42,7 @@ final class ServerNode extends EndpointNode {
     private SimFs.ProcessView process;
     OutputStore store;
     ServerEndpoint endpoint;
+    RecordingStore recorded;
     boolean up;
     int incarnation;
     long frozenUntil = Long.MIN_VALUE;
@@ -74,7 +75,7 @@ final class ServerNode extends EndpointNode {
             world.violation("server cannot open its output directory: " + e);
             return;
         }
-        RecordingStore recorded = new RecordingStore(store, fs, OUT, world::promise);
+        recorded = new RecordingStore(store, fs, OUT, world::promise);
         endpoint = new ServerEndpoint(config, secret, sim.random().child("server incarnation " + incarnation)
             .nextLong(), recorded, new ServerEvents() {
                 @Override

@@ -34,6 +34,11 @@ final class SourceFile {
         End end = End.ACTIVE;
         /** The event that ended it happened while its agent was down or frozen. */
         boolean whileAgentAway;
+        /**
+         * Deleted while its agent was up, then the agent died: from then on its bytes existed nowhere. What
+         * the agent had not shipped is gone, and its state file cannot tell how much (finding F2).
+         */
+        boolean orphaned;
 
         Gen(int index) {
             this.index = index;
