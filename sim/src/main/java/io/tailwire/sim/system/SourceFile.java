@@ -20,8 +20,9 @@ import java.util.List;
  * lower-case payload, so two neighbouring generations never share a line prefix: that is what lets the
  * checker align an output against the generations unambiguously.
  *
- * <p>The writer forces every write and every namespace change, so a power loss of the host never changes
- * the source (the ground truth stays exact); what a power loss can destroy is the agent's own state.
+ * <p>In scenarios with host power loss the writer forces every write (and always every namespace change),
+ * so a power loss never changes the source (the ground truth stays exact); what it can destroy is the
+ * agent's own state. Real writers rarely fsync; modelling a source that loses its tail is left out.
  */
 final class SourceFile {
     /** How a generation ended (ACTIVE: it is the last one). */
@@ -62,7 +63,11 @@ final class SourceFile {
     /** Namespace or truncation events since the agent was last seen up (see SystemSim.canRotate). */
     int eventsWhileAgentAway;
 
-    SourceFile(String agentId, SimFs fs, Path path, int meanLine, SimRandom random) {
+    /** Forcing every write keeps the ground truth exact across host power loss; needless otherwise. */
+    private final boolean forceWrites;
+
+    SourceFile(String agentId, SimFs fs, Path path, int meanLine, SimRandom random, boolean forceWrites) {
+        this.forceWrites = forceWrites;
         this.agentId = agentId;
         this.fs = fs;
         this.path = path;
@@ -95,7 +100,9 @@ final class SourceFile {
                     + " bytes, model " + g.bytes.size());
             }
             f.write(ByteBuffer.wrap(b), at);
-            f.force();
+            if (forceWrites) {
+                f.force();
+            }
         }
         if (fs.size(path) == b.length) {
             fs.forceDirectory(path.getParent()); // the file was just created

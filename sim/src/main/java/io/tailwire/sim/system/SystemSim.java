@@ -88,8 +88,9 @@ public final class SystemSim {
         ServerEndpointConfig scfg = ServerEndpointConfig.defaults().withBudget(budget, initialWindow);
         SimFs serverFs = new SimFs(1);
         InetSocketAddress serverAddr = new InetSocketAddress("10.0.0.1", 7000);
-        long fsyncMin = setup.nextLong(100_000, 2 * MS);
-        long fsyncMax = fsyncMin + setup.nextLong(0, 30 * MS);
+        // One group commit per fsync latency: the writer thread forces again as soon as the last force returns.
+        long fsyncMin = setup.nextLong(500_000, 5 * MS);
+        long fsyncMax = fsyncMin + setup.nextLong(0, 40 * MS);
         server = new ServerNode(sim, this, serverAddr, serverFs, scfg, fsyncMin, fsyncMax);
         sim.log("sim", "scenario " + scenario + " budget=" + budget + " initialWindow=" + initialWindow
             + " fsync=" + fsyncMin + ".." + fsyncMax);
@@ -110,7 +111,8 @@ public final class SystemSim {
                 Path p = Path.of("/var/log/app/f" + f + ".log");
                 paths.add(p.toString());
                 int meanLine = 10 + setup.nextInt(f % 2 == 0 ? 100 : 1500);
-                files.add(new SourceFile(id, fs, p, meanLine, sim.random().child("writer " + id + " " + p)));
+                files.add(new SourceFile(id, fs, p, meanLine, sim.random().child("writer " + id + " " + p),
+                    scenario.agentPowerLosses() > 0));
             }
             long sendBuffer = Wire.DEFAULT_MAX_DATAGRAM + setup.nextLong(0, 1 << 20);
             AgentConnectionConfig acfg = AgentConnectionConfig.defaults(id).withSendBufferBytes(sendBuffer);

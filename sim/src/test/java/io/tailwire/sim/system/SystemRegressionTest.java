@@ -67,7 +67,7 @@ class SystemRegressionTest {
     @Test
     void aSweepOfSeedDerivedScenariosPasses() {
         StringBuilder failures = new StringBuilder();
-        int runs = 12;
+        int runs = 6;
         for (long seed = 1; seed <= runs; seed++) {
             RunResult r = SystemSim.run(Scenario.random(seed));
             if (!r.pass()) {
