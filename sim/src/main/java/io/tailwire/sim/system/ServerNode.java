@@ -70,7 +70,7 @@ final class ServerNode extends EndpointNode {
         incarnation++;
         process = fs.process("server#" + incarnation);
         try {
-            store = new OutputStore(process, OUT, OutputStore.Config.DEFAULT, line -> sim.log("server", line));
+            store = new OutputStore(world.serverFsUnderTest(process), OUT, OutputStore.Config.DEFAULT, line -> sim.log("server", line));
         } catch (IOException e) {
             world.violation("server cannot open its output directory: " + e);
             return;

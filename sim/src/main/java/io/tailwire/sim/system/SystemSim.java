@@ -68,6 +68,7 @@ public final class SystemSim {
     private long delivered;
     private long knownUnreported;
     private boolean allowKnown = true;
+    private java.util.function.UnaryOperator<io.tailwire.io.Fs> serverFsDecorator = x -> x;
 
     public SystemSim(Scenario scenario) {
         this(scenario, 600);
@@ -156,6 +157,16 @@ public final class SystemSim {
     public SystemSim strict(boolean on) {
         this.allowKnown = !on;
         return this;
+    }
+
+    /** For tests of the checks themselves: wraps the file system the server's store uses (e.g. no fsync). */
+    SystemSim decorateServerFs(java.util.function.UnaryOperator<io.tailwire.io.Fs> d) {
+        this.serverFsDecorator = d;
+        return this;
+    }
+
+    io.tailwire.io.Fs serverFsUnderTest(io.tailwire.io.Fs fs) {
+        return serverFsDecorator.apply(fs);
     }
 
     /** Virtual time allowed, after the faults stop, for everything to be delivered and durable. */
