@@ -386,6 +386,11 @@ public final class AgentCore implements AgentEvents {
                 matchByIdentity.remove(g);
                 if (!g.numberConfirmed() || g.number() != generation) {
                     tailer.adoptGeneration(g, generation);
+                    // The server's number must be in the state file before any byte of the stream is sent:
+                    // restored without it, the generation reopens by identity, and a server holding fewer
+                    // bytes than the fingerprint covers cannot verify it and starts a new generation,
+                    // shipping the held bytes twice (system sim finding F3).
+                    saveSoon = true;
                 }
                 long at = tailer.seek(g, resumeOffset);
                 s.sendOffset = at;

@@ -1,0 +1,79 @@
+package io.tailwire.sim.system;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Bugs the whole-system simulator found, each pinned by the scenario (seed included) that showed it, plus a
+ * CI-sized sweep of seed-derived scenarios. `bin/udp-sim` + the replay arguments in each test reproduce
+ * the run with its full trace (--verbose).
+ */
+class SystemRegressionTest {
+    private static final long S = Scenario.SECOND;
+
+    private static Scenario scenario(long seed, int agents, int files, long durationS, int rate, double loss,
+                                     boolean bursts, double dup, double reorder, int partitions, int agentKills,
+                                     int agentPowerLosses, int deletions) {
+        return new Scenario(seed, agents, files, durationS * S, rate, loss, bursts, dup, reorder, 0, false, partitions,
+            agentKills, agentPowerLosses, 0, 0, 0, 0, 0, 0, deletions, 0);
+    }
+
+    /**
+     * F3: the agent adopted the server's generation number but saved it only with the next periodic state
+     * save (up to 1 s later). Killed in between, it restored the generation as provisional and reopened it by
+     * identity; its fingerprint by then covered more bytes than the server held, the server could not verify
+     * it and began a new generation: the held bytes were shipped twice. Fixed in AgentCore (save at once).
+     * bin/udp-sim --seed 2 --agents 1 --files 1 --duration 5.0 --rate 500 --loss 0.0 --bursts false --dup 0.0
+     * --reorder 0.0 --corrupt 0.0 --bottleneck false --partitions 2 --crashes 0,1,0,0 --pauses 0
+     * --rotations 0,0,0,0 --disk-full 0
+     */
+    @Test
+    void anAgentDyingRightAfterItsFirstStreamOpensDoesNotShipTheFileTwice() {
+        Scenario s = scenario(2, 1, 1, 5, 500, 0, false, 0, 0, 2, 0, 1, 0);
+        RunResult r = SystemSim.run(s, true);
+        assertTrue(r.pass(), r::failureReport);
+        assertEquals(r.bytesWritten(), r.bytesDelivered(), r::summaryLine);
+    }
+
+    /** F3 again, found with two agents and kill -9 as well as power loss (jqwik shrank it to this). */
+    @Test
+    void agentsKilledAndPoweredOffEarlyStillDeliverEveryByteOnce() {
+        Scenario s = scenario(1, 2, 1, 5, 500, 0.01, true, 0.01, 0.04, 0, 2, 2, 0);
+        RunResult r = SystemSim.run(s, true);
+        assertTrue(r.pass(), r::failureReport);
+        assertEquals(r.bytesWritten(), r.bytesDelivered(), r::summaryLine);
+    }
+
+    /**
+     * F2 (open): a file deleted while open exists only through the agent's descriptor. If the agent dies before
+     * shipping it, the rest is gone; that is unavoidable, but the agent should say so. It does not: its
+     * state file records read and durable offsets, not the size it saw, so after the restart it cannot
+     * report the loss (here 76614 bytes vanish without a LOSS event). Fixing it needs the size seen in the
+     * state file (a TrackedFile field) and a LOSS on restore from the server's resume offset to it.
+     */
+    @Test
+    @Disabled("F2: unreported loss of a deleted-while-open file whose agent died; needs a state-file field")
+    void aDeletedFileLostWithItsAgentIsReportedLost() {
+        Scenario s = new Scenario(47, 2, 2, 16 * S, 10609, 0.09, true, 0.06, 0.0, 0.0, false, 2, 2, 0, 0, 1, 1,
+            3, 1, 0, 1, 0);
+        RunResult r = SystemSim.run(s, true);
+        assertTrue(r.pass(), r::failureReport);
+    }
+
+    /** The CI-sized sweep: seed-derived scenarios mixing every fault, as `make soak` runs by the thousand. */
+    @Test
+    void aSweepOfSeedDerivedScenariosPasses() {
+        StringBuilder failures = new StringBuilder();
+        int runs = 6;
+        for (long seed = 1; seed <= runs; seed++) {
+            RunResult r = SystemSim.run(Scenario.random(seed));
+            if (!r.pass()) {
+                failures.append(r.failureReport()).append('\n');
+            }
+        }
+        assertTrue(failures.length() == 0, failures::toString);
+    }
+}
