@@ -18,6 +18,13 @@ public interface ServerEvents {
                               String reason) {
     }
 
+    /**
+     * Storage refused a connection's bytes (stalled = true, path of the stream that failed) and the
+     * engine closed its window and retries; or it took them again (stalled = false, path null).
+     */
+    default void onStorageStalled(String agentId, String path, boolean stalled) {
+    }
+
     ServerEvents NONE = new ServerEvents() {
         @Override
         public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
