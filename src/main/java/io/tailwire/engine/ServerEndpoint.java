@@ -168,7 +168,8 @@ public final class ServerEndpoint {
     private WindowLimiter limiter = WindowLimiter.NONE;
     private long memoryBudgetBytes = Long.MAX_VALUE;
     private int activeConnections = 1;
-    private long nextActiveScanNs = Long.MIN_VALUE;
+    private long nextActiveScanNs;
+    private boolean rescanActive = true;
     private long lastNowNs;
     private long bytesReceived;
     private long lossReportedBytes;
@@ -422,6 +423,9 @@ public final class ServerEndpoint {
         scratch.getBytes(0, welcome);
         Conn c = new Conn(id, agentId, from, hello.getClientNonce(), welcome, agreed, nowNs);
         c.lastAdvertisedWindow = w.getInitialWindow();
+        if (c.lastAdvertisedWindow < c.maxPayload()) {
+            armLimiterTimer(c, nowNs); // a closed initial window reopens with an unsolicited ACK
+        }
         byId.put(id, c);
         byAgent.put(agentId, c);
         conns.add(c);
@@ -441,6 +445,7 @@ public final class ServerEndpoint {
         }
         activeConnections = Math.max(1, n);
         nextActiveScanNs = nowNs + ACTIVE_SCAN_NS;
+        rescanActive = false;
     }
 
     /** WELCOME's initial window: the configured one, within a newcomer's memory share and the limiter. */
@@ -487,7 +492,7 @@ public final class ServerEndpoint {
         c.bytesReceived += payload;
         bytesReceived += payload;
         if (c.lastDataNs == Long.MIN_VALUE || nowNs - c.lastDataNs >= ACTIVE_NS) {
-            nextActiveScanNs = Long.MIN_VALUE; // a connection became active: its share counts at once
+            rescanActive = true; // a connection became active: its share counts at once
         }
         c.lastDataNs = nowNs;
         limiter.consume(c.agentId, payload, nowNs);
@@ -692,7 +697,7 @@ public final class ServerEndpoint {
     /** Writes the next datagram into {@code out} at index 0; its destination is {@link #lastDestination()}. */
     public int poll(MutableDirectBuffer out, long nowNs) {
         lastNowNs = nowNs;
-        if (nowNs - nextActiveScanNs >= 0) {
+        if (rescanActive || nowNs - nextActiveScanNs >= 0) {
             scanActive(nowNs);
         }
         if (!replies.isEmpty()) {

@@ -26,7 +26,8 @@ public final class FairShareLimiter implements WindowLimiter {
 
     private final IngestThrottle throttle;
     private final HashMap<String, Share> shares = new HashMap<>();
-    private long nextPeriodNs = Long.MIN_VALUE;
+    private long nextPeriodNs;
+    private boolean started;
     private long periodStartNs;
     /** Bytes per second each active agent may take; Long.MAX_VALUE while there is no global rate. */
     private long level = Long.MAX_VALUE;
@@ -88,7 +89,7 @@ public final class FairShareLimiter implements WindowLimiter {
         long wait = level <= 0 ? Long.MAX_VALUE : (long) Math.ceil(need * (double) NS_PER_S / level);
         // Also wake at the next recompute: the level may rise when others stop.
         long byShare = wait == Long.MAX_VALUE ? Long.MAX_VALUE : nowNs + wait;
-        return Math.max(t, Math.min(byShare, Math.max(nowNs, nextPeriodNs)));
+        return Math.max(t, Math.min(byShare, started ? Math.max(nowNs, nextPeriodNs) : nowNs));
     }
 
     private long cap() {
@@ -131,11 +132,12 @@ public final class FairShareLimiter implements WindowLimiter {
 
     /** Every period: forget idle agents and compute the water level from what each one sent. */
     private void recompute(long nowNs) {
-        if (nowNs - nextPeriodNs < 0) {
+        if (started && nowNs - nextPeriodNs < 0) {
             return;
         }
         long elapsed = Math.max(1, nowNs - periodStartNs);
-        boolean first = nextPeriodNs == Long.MIN_VALUE;
+        boolean first = !started;
+        started = true;
         periodStartNs = nowNs;
         nextPeriodNs = nowNs + PERIOD_NS;
         long rate = throttle.global();
