@@ -234,6 +234,7 @@ class BackPressureTest {
         net.server.setMemoryBudget(budget);
         net.store.autoDurable = false;
         net.syncEveryNs = 50 * MS; // a slow disk: unsynced bytes occupy the share
+        net.trackOccupancy = true;
         net.run(3_000 * MS);
         assertEquals(4, net.server.activeConnections());
         long share = budget / 4;

@@ -89,12 +89,15 @@ final class MultiAgentNet {
     private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
     private final byte[] payload;
     private final AckFlyweight ack = new AckFlyweight();
+    private final UnsafeBuffer payloadBuffer;
 
     long maxQueueBytes;
     long queueDrops;
     long packetsIntoQueue;
     long maxAdvertisedAfterAllActive;
     long maxOccupancy;
+    boolean trackOccupancy;
+    private long heldSeen;
     long maxInFlightOverCwnd = Long.MIN_VALUE;
 
     MultiAgentNet(long seed, ServerEndpointConfig cfg, int agents, long bottleneckBytesPerSec, long queueLimitBytes,
@@ -106,6 +109,7 @@ final class MultiAgentNet {
         this.delayNs = delayNs;
         this.payload = new byte[Wire.MAX_MAX_DATAGRAM];
         rnd.nextBytes(payload);
+        this.payloadBuffer = new UnsafeBuffer(payload);
         this.peers = new Peer[agents];
         for (int i = 0; i < agents; i++) {
             peers[i] = new Peer(i, seed * 31 + i);
@@ -151,12 +155,13 @@ final class MultiAgentNet {
         }
         while (p.conn.sendSpace() > 0) {
             int n = (int) Math.min(p.conn.maxPayload(), p.conn.sendSpace());
-            if (!p.conn.send(p.streamId, p.offset, new UnsafeBuffer(payload), 0, n)) {
+            if (!p.conn.send(p.streamId, p.offset, payloadBuffer, 0, n)) {
                 return;
             }
             p.offset += n;
         }
     }
+
 
     void step() {
         for (Peer p : peers) {
@@ -193,14 +198,16 @@ final class MultiAgentNet {
                 }
             }
         }
-        long occupancy = 0;
-        for (ServerEndpoint.ConnectionInfo c : server.connections()) {
-            occupancy += c.bufferedBytes();
-            for (ServerEndpoint.StreamInfo s : c.streams()) {
-                occupancy += s.held() - s.durable();
+        if (trackOccupancy) {
+            long occupancy = 0;
+            for (ServerEndpoint.ConnectionInfo c : server.connections()) {
+                occupancy += c.bufferedBytes();
+                for (ServerEndpoint.StreamInfo s : c.streams()) {
+                    occupancy += s.held() - s.durable();
+                }
             }
+            maxOccupancy = Math.max(maxOccupancy, occupancy);
         }
-        maxOccupancy = Math.max(maxOccupancy, occupancy);
         long next = server.nextDeadline();
         for (Peer p : peers) {
             next = Math.min(next, p.conn.nextDeadline());
@@ -219,6 +226,14 @@ final class MultiAgentNet {
         if (syncEveryNs > 0 && now - lastSync >= syncEveryNs) {
             lastSync = now;
             if (store.sync()) {
+                server.onDurableAdvanced();
+            }
+        }
+        if (store.autoDurable) {
+            // Like the server's writer thread: tell the engine when durable offsets moved.
+            long held = totalDelivered();
+            if (held != heldSeen) {
+                heldSeen = held;
                 server.onDurableAdvanced();
             }
         }
