@@ -71,5 +71,7 @@ class CongestionSharingTest {
             + " peer window " + a.peerWindow();
         assertTrue(rate >= 0.8 * windowBound, info);
         assertTrue(a.congestionWindow() >= cfg.connectionBudgetBytes(), "cwnd below the server's window: " + info);
+        assertTrue(a.congestionWindow() <= 3 * cfg.connectionBudgetBytes(),
+            "cwnd grew far beyond what the window lets the agent use: " + info);
     }
 }
