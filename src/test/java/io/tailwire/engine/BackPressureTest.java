@@ -25,7 +25,7 @@ class BackPressureTest {
     private static final long MS = Harness.MS;
 
     /** Ships {@code data} on one stream, calling {@code hook} with the virtual time after every step. */
-    private static boolean ship(Harness h, byte[] data, long maxNs, LongConsumer hook) {
+    static boolean ship(Harness h, byte[] data, long maxNs, LongConsumer hook) {
         long end = h.now + maxNs;
         if (!h.runUntil(() -> h.connected, maxNs)) {
             return false;
