@@ -13,9 +13,9 @@ import io.tailwire.server.admin.IngestThrottle;
  * fairly (max-min) among the agents that are sending. The throttle alone grants its whole bucket to
  * whichever agent is acknowledged first; here each agent also has a share bucket, refilled at the
  * "water level" L: the rate such that sum over active agents of min(demand, L) = global rate, where
- * demand is twice what the agent actually sent in the last period (so an agent can grow). Agents that
- * want less than L leave the rest to the others; greedy agents each get L. The global bucket still
- * caps the total. Engine thread only (like the throttle's bucket side).
+ * demand is what the agent sent in the last period plus a quarter (so it can grow), or the whole rate if
+ * it was refused a window in that period (it wants more than it gets). Agents that want less than L
+ * leave the rest to the others; greedy agents each get L. The global bucket still caps the total. Engine thread only (like the throttle's bucket side).
  */
 public final class FairShareLimiter implements WindowLimiter {
     /** How often the level is recomputed from measured rates. */
@@ -42,6 +42,8 @@ public final class FairShareLimiter implements WindowLimiter {
         long remainder;
         long sentThisPeriod;
         long lastActiveNs;
+        /** Refused a window this period: its demand is more than it got. */
+        boolean refused;
     }
 
     /** The current per-agent level in bytes per second (Long.MAX_VALUE: no fair-share cap). */
@@ -62,17 +64,28 @@ public final class FairShareLimiter implements WindowLimiter {
     @Override
     public long window(String agentId, long window, long minOpen, long nowNs) {
         long w = throttle.window(agentId, window, minOpen, nowNs);
-        if (w == 0) {
-            return 0;
+        if (throttle.global() == IngestThrottle.UNLIMITED) {
+            return w; // nothing to share
         }
         recompute(nowNs);
+        Share s = share(agentId, nowNs);
+        if (w == 0) {
+            // Asked and refused: it wants more than it gets, whoever took the tokens.
+            s.refused = window > 0;
+            s.lastActiveNs = nowNs;
+            return 0;
+        }
         if (level == Long.MAX_VALUE) {
             return w;
         }
-        Share s = share(agentId, nowNs);
         long t = refill(s, nowNs);
         long min = Math.max(1, Math.min(minOpen, cap()));
-        return t < min ? 0 : Math.min(w, t);
+        if (t < min) {
+            s.refused = true;
+            s.lastActiveNs = nowNs;
+            return 0;
+        }
+        return Math.min(w, t);
     }
 
     @Override
@@ -149,10 +162,13 @@ public final class FairShareLimiter implements WindowLimiter {
                 continue;
             }
             refill(s, nowNs); // settle tokens at the old level before it changes
-            long measured = first ? Math.max(rate, 0) : (long) (s.sentThisPeriod * (double) NS_PER_S / elapsed);
-            // No demand above the global rate, so the sums below stay far from overflow.
-            demands.add(Math.min(Math.max(rate, 1), Math.max(measured * 2, IngestThrottle.MIN_BURST)));
+            long measured = (long) (s.sentThisPeriod * (double) NS_PER_S / elapsed);
+            // A refused agent wants more than it got: count it as greedy. Otherwise it may grow by a
+            // quarter per period. No demand above the global rate, so the sums below cannot overflow.
+            long demand = first || s.refused ? rate : Math.max(measured + measured / 4, IngestThrottle.MIN_BURST);
+            demands.add(Math.min(Math.max(rate, 1), demand));
             s.sentThisPeriod = 0;
+            s.refused = false;
         }
         if (rate == IngestThrottle.UNLIMITED || demands.size() <= 1) {
             level = rate == IngestThrottle.UNLIMITED ? Long.MAX_VALUE : Math.max(rate, 1);
