@@ -66,6 +66,7 @@ public final class ServerEndpoint {
         final StreamReply reply;
         long reportedDurable;
         long closeFinal = -1;
+        long lossReportedTo;
 
         ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply) {
             this.id = id;
@@ -568,10 +569,19 @@ public final class ServerEndpoint {
         } else if (body instanceof Close close) {
             closeConnection(c, close.getCode(), close.getReason(), false);
         } else if (body instanceof LossReport loss) {
-            lossReportedBytes += Math.max(0, loss.getToOffset() - loss.getFromOffset());
             ServerStream s = c.streams.get(loss.getStreamId());
+            long from = loss.getFromOffset();
+            if (s != null) {
+                // The agent sends each report three times: count (and log) only bytes not reported before.
+                from = Math.max(from, s.lossReportedTo);
+                if (loss.getToOffset() <= from) {
+                    return;
+                }
+                lossReportedBytes += loss.getToOffset() - from;
+                s.lossReportedTo = loss.getToOffset();
+            }
             events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
-                loss.getFromOffset(), loss.getToOffset(), loss.getReason());
+                from, loss.getToOffset(), loss.getReason());
         }
     }
 

@@ -13,7 +13,11 @@ public interface ServerEvents {
 
     void onClosed(String agentId, long connectionId, CloseCode code);
 
-    /** LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. */
+    /**
+     * LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. For an
+     * open stream (path non-null) only bytes not reported before are passed, once (the agent repeats
+     * each report); for an unknown stream path is null and repeats are passed through.
+     */
     default void onLossReport(String agentId, String path, long generation, long fromOffset, long toOffset,
                               String reason) {
     }

@@ -132,7 +132,9 @@ public final class UdpServer implements AutoCloseable {
                                      String reason) {
                 log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to
                     + " LOST at the source (" + reason + ")");
-                status.onLossReport(agentId, to - from);
+                if (path != null) {
+                    status.onLossReport(agentId, to - from); // deduplicated by the engine per stream
+                }
             }
 
             @Override

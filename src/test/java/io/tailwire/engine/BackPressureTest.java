@@ -244,4 +244,42 @@ class BackPressureTest {
             "memory held beyond the budget: " + net.maxOccupancy);
         assertTrue(net.totalDelivered() > 0);
     }
+
+    @Test
+    void lossReportsAreCountedOnceThoughTheAgentRepeatsThem() {
+        long seed = 14;
+        Harness h = new Harness(seed);
+        List<String> reports = new ArrayList<>();
+        h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), seed, h.store,
+            new ServerEvents() {
+                @Override
+                public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
+                }
+
+                @Override
+                public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
+                                           StreamStatus status) {
+                }
+
+                @Override
+                public void onClosed(String agentId, long connectionId, CloseCode code) {
+                }
+
+                @Override
+                public void onLossReport(String agentId, String path, long generation, long from, long to,
+                                         String reason) {
+                    reports.add(agentId + " " + path + " " + from + ".." + to);
+                }
+            });
+        assertTrue(h.runUntil(() -> h.connected, 5_000 * MS));
+        int sid = h.agent.openStream("/var/log/app.log", 1, null, 0);
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 5_000 * MS));
+        h.agent.reportLoss(sid, 100, 600, "rotated away");
+        h.runUntil(() -> false, 1_000 * MS);
+        h.agent.reportLoss(sid, 400, 900, "rotated away"); // overlaps the first: only 600..900 is new
+        h.runUntil(() -> false, 1_000 * MS);
+        assertTrue(h.countSent(h.sentByAgent, Wire.TYPE_LOSS_REPORT) >= 4, "the agent repeats its reports");
+        assertEquals(800, h.server.lossReportedBytes());
+        assertEquals(List.of("agent-1 /var/log/app.log 100..600", "agent-1 /var/log/app.log 600..900"), reports);
+    }
 }
