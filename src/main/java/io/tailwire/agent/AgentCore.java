@@ -526,6 +526,33 @@ public final class AgentCore implements AgentEvents {
         return bytesQueued;
     }
 
+    /**
+     * How far one file generation is behind: {@code size} bytes are in the file, {@code read} of them
+     * read, {@code durable} of them durable at the server. {@link #behind()} is what is written but not
+     * yet safe at the server.
+     */
+    public record FileLag(String path, long generation, long size, long read, long durable) {
+        public long behind() {
+            return Math.max(0, size - durable);
+        }
+
+        /** One log line for the operator. */
+        public String line() {
+            return path + " #" + generation + ": " + behind() + " bytes behind (" + size + " in the file, "
+                + read + " read, " + durable + " durable at the server)";
+        }
+    }
+
+    /** Every tracked generation's lag, in the tailer's order. */
+    public List<FileLag> fileLags() {
+        List<FileLag> out = new ArrayList<>();
+        for (Generation g : tailer.generations()) {
+            long size = g.isEnded() ? g.finalLength() : g.size();
+            out.add(new FileLag(g.path(), g.number(), size, g.readOffset(), g.durableOffset()));
+        }
+        return out;
+    }
+
     /** True when every tracked generation is shipped and durable up to what was read of it. */
     public boolean idle() {
         if (connection == null || !connection.allAcked()) {

@@ -4,6 +4,7 @@ import com.beust.jcommander.Parameter;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.OutputStore;
+import io.tailwire.server.admin.IngestThrottle;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -35,6 +36,18 @@ public final class ServerMain {
         @Parameter(names = "--max-streams", description = "Open streams (file generations) per connection")
         int maxStreams = 4096;
 
+        @Parameter(names = "--memory-budget", description = "Receive buffer memory shared by all connections, "
+            + "in bytes: each sending connection gets at most this divided by the number of sending connections")
+        long memoryBudget = UdpServer.DEFAULT_MEMORY_BUDGET;
+
+        @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET/POST /throttle, GET /metrics, "
+            + "GET /status); no authentication, bind it to a trusted interface", converter = HostPort.class)
+        InetSocketAddress admin;
+
+        @Parameter(names = "--throttle", description = "Initial server-wide ingest limit in bytes per second "
+            + "(-1 unlimited, 0 paused); change it at run time with POST /throttle")
+        long throttle = -1;
+
         @Parameter(names = "--debug", description = "Verbose logging")
         boolean debug;
 
@@ -52,6 +65,15 @@ public final class ServerMain {
         if (o.maxConnections < 1) {
             Cli.fail(PROGRAM, "--max-connections must be at least 1", Cli.EXIT_USAGE);
         }
+        if (o.memoryBudget < o.maxDatagram) {
+            Cli.fail(PROGRAM, "--memory-budget must be at least one datagram (" + o.maxDatagram + " bytes)",
+                Cli.EXIT_USAGE);
+        }
+        try {
+            IngestThrottle.checkRate(o.throttle);
+        } catch (IllegalArgumentException e) {
+            Cli.fail(PROGRAM, "--throttle: " + e.getMessage(), Cli.EXIT_USAGE);
+        }
         Path out = Path.of(o.out).toAbsolutePath().normalize();
         try {
             Files.createDirectories(out);
@@ -68,13 +90,23 @@ public final class ServerMain {
     private static int run(Options o, Path out) {
         Log log = new Log("server");
         UdpServer server;
+        IngestThrottle throttle = new IngestThrottle();
+        throttle.setGlobal(o.throttle);
         try {
             server = new UdpServer(o.listen, out, RealFs.INSTANCE,
                 UdpServer.config(o.maxDatagram, o.maxConnections, o.connectionBuffer, o.maxStreams),
-                OutputStore.Config.DEFAULT, log);
+                OutputStore.Config.DEFAULT, log, throttle, o.memoryBudget);
         } catch (IOException e) {
             log.error(e.getMessage());
             return 1;
+        }
+        if (o.admin != null) {
+            try {
+                server.startAdmin(o.admin);
+            } catch (IOException e) {
+                server.close();
+                Cli.fail(PROGRAM, e.getMessage(), 1);
+            }
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();

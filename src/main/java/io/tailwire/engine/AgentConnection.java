@@ -541,8 +541,12 @@ public final class AgentConnection {
 
     private void acked(Slot s, long nowNs) {
         if (s.state == IN_FLIGHT) {
+            // Grow cwnd only while it is (nearly) used (RFC 9002 7.8): a window- or application-limited
+            // sender would otherwise inflate it without bound and lose its meaning on the next congestion.
+            if (2 * bytesInFlight >= cc.window()) {
+                cc.onAcked(s.payloadLength, s.sentTimeNs);
+            }
             bytesInFlight -= s.payloadLength;
-            cc.onAcked(s.payloadLength, s.sentTimeNs);
         } else {
             lostCount--; // acknowledged before its retransmission went out
         }

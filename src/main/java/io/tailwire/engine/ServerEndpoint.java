@@ -51,6 +51,9 @@ public final class ServerEndpoint {
     private static final int MASK = RING - 1;
     private static final int MAX_QUEUED_REPLIES = 1024;
     private static final int RECENTLY_CLOSED = 256;
+    /** A connection counts as active for the memory share while it sent DATA within this time. */
+    static final long ACTIVE_NS = 1_000_000_000L;
+    private static final long ACTIVE_SCAN_NS = 100_000_000L;
 
     private record Outgoing(InetSocketAddress to, byte[] bytes) {
     }
@@ -63,6 +66,7 @@ public final class ServerEndpoint {
         final StreamReply reply;
         long reportedDurable;
         long closeFinal = -1;
+        long lossReportedTo;
 
         ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply) {
             this.id = id;
@@ -103,6 +107,11 @@ public final class ServerEndpoint {
         boolean durableDirty;
         boolean closeCheck;
         long stalledUntilNs = Long.MAX_VALUE;
+        final long connectedAtNs;
+        long lastDataNs = Long.MIN_VALUE;
+        long bytesReceived;
+        /** When the limiter may allow a window again after we advertised 0 (wire-spec.md 7.2). */
+        long limiterTimerNs = Long.MAX_VALUE;
 
         Conn(long id, String agentId, InetSocketAddress address, long clientNonce, byte[] welcome, int maxDatagram,
              long nowNs) {
@@ -113,12 +122,34 @@ public final class ServerEndpoint {
             this.welcome = welcome;
             this.maxDatagram = maxDatagram;
             this.lastReceivedNs = nowNs;
+            this.connectedAtNs = nowNs;
             this.lastAdvertisedWindow = cfg.initialWindow();
         }
 
-        long window() {
-            return Math.max(0, cfg.connectionBudgetBytes() - bufferedBytes - undurableBytes);
+        long maxPayload() {
+            return maxDatagram - Wire.DATA_HEADER_LENGTH;
         }
+
+        /** What the buffers allow: this connection's share of memory minus what it already occupies. */
+        long bufferWindow() {
+            if (stalledUntilNs != Long.MAX_VALUE) {
+                return 0; // storage refuses our bytes (disk full, I/O error): take no more until it recovers
+            }
+            return Math.max(0, share() - bufferedBytes - undurableBytes);
+        }
+
+        long window(long nowNs) {
+            long w = bufferWindow();
+            return w == 0 ? 0 : Math.max(0, limiter.window(agentId, w, maxPayload(), nowNs));
+        }
+    }
+
+    /**
+     * Buffer per connection: its configured buffer, but no more than an equal part of the global memory
+     * budget among the connections that sent DATA recently (wire-spec.md 7.1).
+     */
+    private long share() {
+        return Math.min(cfg.connectionBudgetBytes(), memoryBudgetBytes / Math.max(1, activeConnections));
     }
 
     private final ServerEndpointConfig cfg;
@@ -135,6 +166,14 @@ public final class ServerEndpoint {
     private final ArrayDeque<Outgoing> replies = new ArrayDeque<>();
     private InetSocketAddress lastDestination;
     private boolean durableAdvanced;
+    private WindowLimiter limiter = WindowLimiter.NONE;
+    private long memoryBudgetBytes = Long.MAX_VALUE;
+    private int activeConnections = 1;
+    private long nextActiveScanNs;
+    private boolean rescanActive = true;
+    private long lastNowNs;
+    private long bytesReceived;
+    private long lossReportedBytes;
 
     private final HeaderFlyweight header = new HeaderFlyweight();
     private final DataFlyweight data = new DataFlyweight();
@@ -162,6 +201,65 @@ public final class ServerEndpoint {
         this.serverInstance = random.nextLong();
         this.store = store;
         this.events = events == null ? ServerEvents.NONE : events;
+    }
+
+    /** Applies a rate limit through the advertised windows (default: none). Engine thread only. */
+    public void setWindowLimiter(WindowLimiter limiter) {
+        this.limiter = limiter == null ? WindowLimiter.NONE : limiter;
+    }
+
+    /**
+     * One memory budget for all connections' receive buffers (reorder buffer plus written-but-not-durable
+     * bytes): each active connection's window comes from at most budget / active connections.
+     */
+    public void setMemoryBudget(long bytes) {
+        if (bytes < cfg.maxDatagramSize()) {
+            throw new IllegalArgumentException("memory budget below one datagram: " + bytes);
+        }
+        this.memoryBudgetBytes = bytes;
+    }
+
+    /** Connections counted as active for the memory share (sent DATA in the last second). */
+    public int activeConnections() {
+        return activeConnections;
+    }
+
+    /** New payload bytes received (duplicates not counted). */
+    public long bytesReceived() {
+        return bytesReceived;
+    }
+
+    /** Bytes agents reported lost at the source with LOSS_REPORT. */
+    public long lossReportedBytes() {
+        return lossReportedBytes;
+    }
+
+    /** What the server shows about one connection; see {@link #connections()}. */
+    public record ConnectionInfo(String agentId, InetSocketAddress address, long connectedAtNs, long lastReceivedNs,
+                                 long window, long bytesReceived, long bufferedBytes, boolean stalled,
+                                 java.util.List<StreamInfo> streams) {
+    }
+
+    /** One open stream of a connection. */
+    public record StreamInfo(String path, long generation, long held, long durable) {
+    }
+
+    /** A snapshot of every connection, for status pages. Allocates: call it a few times a second at most. */
+    public java.util.List<ConnectionInfo> connections() {
+        ArrayList<ConnectionInfo> list = new ArrayList<>(conns.size());
+        for (Conn c : conns) {
+            ArrayList<StreamInfo> ss = new ArrayList<>(c.streams.size());
+            for (ServerStream s : c.streams.values()) {
+                if (s.stored != null) {
+                    long held = s.stored.held();
+                    ss.add(new StreamInfo(s.path, s.generation, held, Math.min(held, s.stored.durable())));
+                }
+            }
+            list.add(new ConnectionInfo(c.agentId, c.address, c.connectedAtNs, c.lastReceivedNs,
+                c.lastAdvertisedWindow, c.bytesReceived, c.bufferedBytes, c.stalledUntilNs != Long.MAX_VALUE,
+                java.util.List.copyOf(ss)));
+        }
+        return list;
     }
 
     public int connectionCount() {
@@ -200,6 +298,7 @@ public final class ServerEndpoint {
 
     public void onDatagram(InetSocketAddress from, DirectBuffer buf, int index, int length, long nowNs) {
         datagramsReceived++;
+        lastNowNs = nowNs;
         header.wrap(buf, index, length);
         int rc = header.validate(Math.max(cfg.maxDatagramSize(), Wire.MIN_HELLO_LENGTH));
         if (rc == Wire.ERR_VERSION) {
@@ -309,10 +408,11 @@ public final class ServerEndpoint {
         do {
             id = random.nextLong();
         } while (id == 0 || byId.containsKey(id));
+        scanActive(nowNs);
         int agreed = hello.getMaxDatagramSize() == 0 ? cfg.maxDatagramSize()
             : Math.max(Wire.MIN_MAX_DATAGRAM, Math.min(cfg.maxDatagramSize(), hello.getMaxDatagramSize()));
         Welcome w = Welcome.newBuilder().setClientNonce(hello.getClientNonce()).setConnectionId(id)
-            .setServerInstance(serverInstance).setMaxDatagramSize(agreed).setInitialWindow(cfg.initialWindow())
+            .setServerInstance(serverInstance).setMaxDatagramSize(agreed).setInitialWindow(initialWindow(agentId, agreed, nowNs))
             .setIdleTimeoutMs((int) (cfg.idleTimeoutNs() / 1_000_000L))
             .setKeepaliveMs((int) (cfg.keepaliveNs() / 1_000_000L)).build();
         int len = ControlCodec.encode(scratch, 0, length, id, w);
@@ -323,12 +423,38 @@ public final class ServerEndpoint {
         byte[] welcome = new byte[len];
         scratch.getBytes(0, welcome);
         Conn c = new Conn(id, agentId, from, hello.getClientNonce(), welcome, agreed, nowNs);
+        c.lastAdvertisedWindow = w.getInitialWindow();
+        if (c.lastAdvertisedWindow < c.maxPayload()) {
+            armLimiterTimer(c, nowNs); // a closed initial window reopens with an unsolicited ACK
+        }
         byId.put(id, c);
         byAgent.put(agentId, c);
         conns.add(c);
         queueRaw(from, welcome);
         welcomesSent++;
         events.onConnected(agentId, from, id);
+    }
+
+    /** Counts the connections that sent DATA within {@link #ACTIVE_NS}: they share the memory budget. */
+    private void scanActive(long nowNs) {
+        int n = 0;
+        for (int k = 0; k < conns.size(); k++) {
+            long t = conns.get(k).lastDataNs;
+            if (t != Long.MIN_VALUE && nowNs - t < ACTIVE_NS) {
+                n++;
+            }
+        }
+        activeConnections = Math.max(1, n);
+        nextActiveScanNs = nowNs + ACTIVE_SCAN_NS;
+        rescanActive = false;
+    }
+
+    /** WELCOME's initial window: the configured one, within a newcomer's memory share and the limiter. */
+    private int initialWindow(String agentId, int agreedDatagram, long nowNs) {
+        long shareForNew = Math.min(cfg.connectionBudgetBytes(), memoryBudgetBytes / (activeConnections + 1L));
+        long w = Math.min(cfg.initialWindow(), shareForNew);
+        w = limiter.window(agentId, w, agreedDatagram - Wire.DATA_HEADER_LENGTH, nowNs);
+        return (int) Math.max(0, Math.min(Integer.MAX_VALUE, w));
     }
 
     private void onData(Conn c, DirectBuffer buf, int index, int length, long nowNs) {
@@ -366,6 +492,13 @@ public final class ServerEndpoint {
         slot.putBytes(0, buf, index, length);
         c.slotLength[i] = length;
         c.bufferedBytes += payload;
+        c.bytesReceived += payload;
+        bytesReceived += payload;
+        if (c.lastDataNs == Long.MIN_VALUE || nowNs - c.lastDataNs >= ACTIVE_NS) {
+            rescanActive = true; // a connection became active: its share counts at once
+        }
+        c.lastDataNs = nowNs;
+        limiter.consume(c.agentId, payload, nowNs);
         c.tracker.mark(pn);
         if (pn != cumBefore) {
             c.ackNow = true; // a gap: tell the sender at once
@@ -395,6 +528,10 @@ public final class ServerEndpoint {
                 if (offset + payload > held) {
                     if (!s.stored.append(offset, c.slots[i], Wire.DATA_HEADER_LENGTH, payload)) {
                         appendStalls++;
+                        if (c.stalledUntilNs == Long.MAX_VALUE) {
+                            c.ackNow = true; // announce the closed window at once
+                            events.onStorageStalled(c.agentId, s.path, true);
+                        }
                         c.stalledUntilNs = nowNs + cfg.appendRetryNs(); // keep it and retry later
                         return;
                     }
@@ -404,7 +541,10 @@ public final class ServerEndpoint {
             c.bufferedBytes -= payload;
             c.deliveredPn++;
         }
-        c.stalledUntilNs = Long.MAX_VALUE;
+        if (c.stalledUntilNs != Long.MAX_VALUE) {
+            c.stalledUntilNs = Long.MAX_VALUE;
+            events.onStorageStalled(c.agentId, null, false);
+        }
         if (c.pendingCloses > 0) {
             answerCloses(c);
         }
@@ -432,8 +572,18 @@ public final class ServerEndpoint {
             closeConnection(c, close.getCode(), close.getReason(), false);
         } else if (body instanceof LossReport loss) {
             ServerStream s = c.streams.get(loss.getStreamId());
+            long from = loss.getFromOffset();
+            if (s != null) {
+                // The agent sends each report three times: count (and log) only bytes not reported before.
+                from = Math.max(from, s.lossReportedTo);
+                if (loss.getToOffset() <= from) {
+                    return;
+                }
+                lossReportedBytes += loss.getToOffset() - from;
+                s.lossReportedTo = loss.getToOffset();
+            }
             events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
-                loss.getFromOffset(), loss.getToOffset(), loss.getReason());
+                from, loss.getToOffset(), loss.getReason());
         }
     }
 
@@ -562,6 +712,10 @@ public final class ServerEndpoint {
 
     /** Writes the next datagram into {@code out} at index 0; its destination is {@link #lastDestination()}. */
     public int poll(MutableDirectBuffer out, long nowNs) {
+        lastNowNs = nowNs;
+        if (rescanActive || nowNs - nextActiveScanNs >= 0) {
+            scanActive(nowNs);
+        }
         if (!replies.isEmpty()) {
             return sendReply(out);
         }
@@ -592,6 +746,14 @@ public final class ServerEndpoint {
             if (!replies.isEmpty()) {
                 roundRobin = idx;
                 return sendReply(out);
+            }
+            if (c.limiterTimerNs != Long.MAX_VALUE && nowNs - c.limiterTimerNs >= 0) {
+                // The limiter said it could allow a window by now: ackDue sends the unsolicited ACK
+                // if it does; otherwise wait for its next estimate (at least 1 ms away, never a spin).
+                c.limiterTimerNs = Long.MAX_VALUE;
+                if (c.window(nowNs) < c.maxPayload()) {
+                    armLimiterTimer(c, nowNs);
+                }
             }
             if (ackDue(c, nowNs)) {
                 // The ACK (with durable entries) goes before any STREAM_CLOSED it makes possible.
@@ -629,8 +791,18 @@ public final class ServerEndpoint {
             return true;
         }
         // A window that reopens from (near) zero is announced at once (wire-spec.md 7.2).
-        long mps = c.maxDatagram - Wire.DATA_HEADER_LENGTH;
-        return c.lastAdvertisedWindow < mps && c.window() >= mps;
+        long mps = c.maxPayload();
+        return c.lastAdvertisedWindow < mps && c.window(nowNs) >= mps;
+    }
+
+    /** After advertising less than one payload because of the limiter, wake up when it allows more. */
+    private void armLimiterTimer(Conn c, long nowNs) {
+        if (c.bufferWindow() < c.maxPayload()) {
+            c.limiterTimerNs = Long.MAX_VALUE; // the buffers limit: draining them reopens the window
+            return;
+        }
+        long t = limiter.whenAllowed(c.agentId, c.maxPayload(), nowNs);
+        c.limiterTimerNs = t == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(t, nowNs + 1_000_000L);
     }
 
     private int writeAck(Conn c, MutableDirectBuffer out, long nowNs) {
@@ -662,7 +834,7 @@ public final class ServerEndpoint {
             c.undurableBytes = undurable;
             c.durableDirty = more;
         }
-        long window = c.window();
+        long window = c.window(nowNs);
         ack.encode(c.id, c.tracker.cumulative(), c.echoTimestamp, Math.max(0, nowNs - c.echoArrivalNs), window,
             words, durableCount);
         for (int w = 0; w < words; w++) {
@@ -672,6 +844,11 @@ public final class ServerEndpoint {
         c.unackedData = 0;
         c.ackDeadlineNs = Long.MAX_VALUE;
         c.lastAdvertisedWindow = window;
+        if (window < c.maxPayload()) {
+            armLimiterTimer(c, nowNs);
+        } else {
+            c.limiterTimerNs = Long.MAX_VALUE;
+        }
         acksSent++;
         return ack.seal();
     }
@@ -687,10 +864,10 @@ public final class ServerEndpoint {
             if (c.ackNow || c.durableDirty || c.closeCheck) {
                 return Long.MIN_VALUE;
             }
-            long mps = c.maxDatagram - Wire.DATA_HEADER_LENGTH;
-            if (c.lastAdvertisedWindow < mps && c.window() >= mps) {
+            if (c.lastAdvertisedWindow < c.maxPayload() && c.window(lastNowNs) >= c.maxPayload()) {
                 return Long.MIN_VALUE;
             }
+            d = Math.min(d, c.limiterTimerNs);
             d = Math.min(d, c.lastReceivedNs + cfg.idleTimeoutNs());
             if (c.unackedData > 0) {
                 d = Math.min(d, c.ackDeadlineNs);

@@ -13,9 +13,20 @@ public interface ServerEvents {
 
     void onClosed(String agentId, long connectionId, CloseCode code);
 
-    /** LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. */
+    /**
+     * LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. For an
+     * open stream (path non-null) only bytes not reported before are passed, once (the agent repeats
+     * each report); for an unknown stream path is null and repeats are passed through.
+     */
     default void onLossReport(String agentId, String path, long generation, long fromOffset, long toOffset,
                               String reason) {
+    }
+
+    /**
+     * Storage refused a connection's bytes (stalled = true, path of the stream that failed) and the
+     * engine closed its window and retries; or it took them again (stalled = false, path null).
+     */
+    default void onStorageStalled(String agentId, String path, boolean stalled) {
     }
 
     ServerEvents NONE = new ServerEvents() {

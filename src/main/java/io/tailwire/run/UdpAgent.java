@@ -29,6 +29,8 @@ public final class UdpAgent {
     private final Thread loop;
     private final CountDownLatch finished = new CountDownLatch(1);
     private final long statusIntervalNs;
+    /** While some file is behind, its lag is logged this often even without --status-interval. */
+    static final long BEHIND_REPORT_NS = 5_000_000_000L;
     private volatile long shutdownGraceNs = -1;
     private volatile boolean killed;
     private volatile Throwable failure;
@@ -76,6 +78,8 @@ public final class UdpAgent {
         UnsafeBuffer txView = new UnsafeBuffer(tx);
         BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 500_000);
         long lastStatus = System.nanoTime();
+        long lastBehind = lastStatus;
+        boolean wasBehind = false;
         boolean unreachableLogged = false;
         try {
             while (!core.isClosed() && !killed) {
@@ -120,7 +124,22 @@ public final class UdpAgent {
                 }
                 if (statusIntervalNs > 0 && now - lastStatus >= statusIntervalNs) {
                     lastStatus = now;
+                    lastBehind = now;
                     log.info(Status.line(core));
+                    for (String l : Status.lagLines(core, false)) {
+                        log.info(l);
+                    }
+                } else if (now - lastBehind >= BEHIND_REPORT_NS) {
+                    // Without --status-interval: still say, every few seconds, which files lag and by how much.
+                    // Only lag seen at two checks in a row: a busy file is always a few ms behind.
+                    lastBehind = now;
+                    java.util.List<String> lines = Status.lagLines(core, true);
+                    if (wasBehind) {
+                        for (String l : lines) {
+                            log.info(l);
+                        }
+                    }
+                    wasBehind = !lines.isEmpty();
                 }
                 if (work > 0) {
                     idle.reset();
@@ -186,6 +205,20 @@ public final class UdpAgent {
                 sb.append(", ").append(c.stats().retransmissions()).append(" retransmissions");
             }
             return sb.toString();
+        }
+
+        /**
+         * One "behind:" line per file generation; with {@code onlyBehind} only those whose written bytes
+         * are not all durable at the server yet.
+         */
+        static java.util.List<String> lagLines(AgentCore core, boolean onlyBehind) {
+            java.util.List<String> lines = new java.util.ArrayList<>();
+            for (AgentCore.FileLag f : core.fileLags()) {
+                if (!onlyBehind || f.behind() > 0) {
+                    lines.add((f.behind() > 0 ? "behind: " : "up to date: ") + f.line());
+                }
+            }
+            return lines;
         }
     }
 }

@@ -7,7 +7,13 @@ import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.Fs;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
+import io.tailwire.server.FairShareLimiter;
 import io.tailwire.server.OutputStore;
+import io.tailwire.server.ServerStatus;
+import io.tailwire.server.admin.AdminMetrics;
+import io.tailwire.server.admin.AdminServer;
+import io.tailwire.server.admin.IngestThrottle;
+import io.tailwire.server.admin.Metrics;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -16,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -36,16 +43,40 @@ public final class UdpServer implements AutoCloseable {
     private final Thread loop;
     private final Thread writer;
     private volatile Throwable failure;
+    private final IngestThrottle throttle;
+    private final ServerStatus status = new ServerStatus();
+    private final Metrics metrics = new Metrics();
+    private final long memoryBudget;
+    private AdminServer admin;
+
+    /** Default memory budget shared by all connections' receive buffers (--memory-budget). */
+    public static final long DEFAULT_MEMORY_BUDGET = 256L << 20;
 
     /** Binds and starts. Throws IOException with a plain message if the address or directory is unusable. */
     public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
                      Log log) throws IOException {
+        this(listen, out, fs, cfg, storeCfg, log, new IngestThrottle(), DEFAULT_MEMORY_BUDGET);
+    }
+
+    /**
+     * Binds and starts with an operator throttle (applied through the windows, shared fairly among the
+     * sending agents) and one memory budget for all connections' receive buffers.
+     */
+    public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
+                     Log log, IngestThrottle throttle, long memoryBudgetBytes) throws IOException {
         this.log = log;
+        this.throttle = throttle;
+        this.memoryBudget = memoryBudgetBytes;
         this.store = new OutputStore(fs, out, storeCfg, log::warn);
         byte[] secret = new byte[32];
         SecureRandom rnd = new SecureRandom();
         rnd.nextBytes(secret);
-        this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log));
+        this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log, status));
+        endpoint.setMemoryBudget(memoryBudgetBytes);
+        endpoint.setWindowLimiter(new FairShareLimiter(throttle));
+        status.register(metrics, store, memoryBudgetBytes);
+        AdminMetrics.registerThrottle(metrics, throttle);
+        AdminMetrics.registerAgents(metrics, status);
         DatagramChannel ch = DatagramChannel.open();
         try {
             ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
@@ -72,7 +103,7 @@ public final class UdpServer implements AutoCloseable {
             + out);
     }
 
-    private static ServerEvents events(Log log) {
+    private static ServerEvents events(Log log, ServerStatus status) {
         return new ServerEvents() {
             @Override
             public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
@@ -101,6 +132,19 @@ public final class UdpServer implements AutoCloseable {
                                      String reason) {
                 log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to
                     + " LOST at the source (" + reason + ")");
+                if (path != null) {
+                    status.onLossReport(agentId, to - from); // deduplicated by the engine per stream
+                }
+            }
+
+            @Override
+            public void onStorageStalled(String agentId, String path, boolean stalled) {
+                if (stalled) {
+                    log.warn("agent '" + agentId + "' " + path + ": storage refuses writes (disk full or I/O "
+                        + "error): window closed, nothing more is acknowledged as durable; retrying");
+                } else {
+                    log.info("agent '" + agentId + "': storage takes writes again, window reopened");
+                }
             }
         };
     }
@@ -121,10 +165,15 @@ public final class UdpServer implements AutoCloseable {
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
         BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 1_000_000);
+        long nextPublish = System.nanoTime();
         try {
             while (running.get()) {
                 long now = System.nanoTime();
                 int work = 0;
+                if (now - nextPublish >= 0) {
+                    status.publish(endpoint, now, Instant.now());
+                    nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
+                }
                 for (int i = 0; i < 256; i++) {
                     rx.clear();
                     SocketAddress from = channel.receive(rx);
@@ -170,6 +219,41 @@ public final class UdpServer implements AutoCloseable {
         return store;
     }
 
+    public IngestThrottle throttle() {
+        return throttle;
+    }
+
+    public ServerStatus status() {
+        return status;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    public long memoryBudget() {
+        return memoryBudget;
+    }
+
+    /**
+     * Starts the admin HTTP endpoint (GET/POST /throttle, GET /metrics, GET /status) on {@code bind};
+     * closed with the server. Throws IOException with a plain message if it cannot bind.
+     */
+    public synchronized int startAdmin(InetSocketAddress bind) throws IOException {
+        AdminServer a = new AdminServer(bind, throttle, metrics, status, log::info);
+        a.start();
+        admin = a;
+        log.info("admin endpoint on http://" + bind.getAddress().getHostAddress() + ":" + a.port() + "/");
+        return a.port();
+    }
+
+    private synchronized void closeAdmin() {
+        if (admin != null) {
+            admin.close();
+            admin = null;
+        }
+    }
+
     /** Non-null if the engine loop died. */
     public Throwable failure() {
         return failure;
@@ -182,6 +266,7 @@ public final class UdpServer implements AutoCloseable {
     /** Graceful stop: everything received is made durable before this returns. */
     @Override
     public void close() {
+        closeAdmin();
         stopThreads();
         store.syncDirty();
         store.close();
@@ -194,6 +279,7 @@ public final class UdpServer implements AutoCloseable {
      * forced. Written bytes stay in the page cache, as with a real process kill.
      */
     public void kill() {
+        closeAdmin();
         stopThreads();
         closeChannel();
     }

@@ -1,0 +1,158 @@
+package io.tailwire.server;
+
+import java.net.InetSocketAddress;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.tailwire.engine.ServerEndpoint;
+import io.tailwire.server.admin.Metrics;
+import io.tailwire.server.admin.StatusSource;
+
+/**
+ * What the admin endpoint shows, published by the engine thread: every ~250 ms it calls
+ * {@link #publish}, which copies the engine's connections and counters into immutable objects behind a
+ * volatile field. The HTTP threads ({@link #agents()}, metric suppliers) only read those, so they never
+ * touch the engine's live structures and never block it.
+ */
+public final class ServerStatus implements StatusSource {
+    /** How often the engine thread should publish. */
+    public static final long PUBLISH_INTERVAL_NS = 250_000_000L;
+    /** Disconnected agents remembered for /status (the most recently seen ones). */
+    static final int MAX_REMEMBERED = 10_000;
+
+    /** Engine counters at one moment. */
+    public record Counters(ServerEndpoint.Stats stats, long bytesReceived, long lossReportedBytes,
+                           int activeConnections, int stalledConnections) {
+        static final Counters ZERO = new Counters(new ServerEndpoint.Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+            0, 0, 0, 0);
+    }
+
+    private volatile List<Agent> agents = List.of();
+    private volatile Counters counters = Counters.ZERO;
+    private final ConcurrentHashMap<String, AtomicLong> lossByAgent = new ConcurrentHashMap<>();
+    // Engine thread only.
+    private final LinkedHashMap<String, Agent> gone = new LinkedHashMap<>();
+    private final Map<String, Agent> lastConnected = new java.util.HashMap<>();
+
+    @Override
+    public List<Agent> agents() {
+        return agents;
+    }
+
+    public Counters counters() {
+        return counters;
+    }
+
+    /** Engine thread: an agent reported bytes lost at its source (LOSS_REPORT). */
+    public void onLossReport(String agentId, long bytes) {
+        if (agentId != null && bytes > 0) {
+            lossByAgent.computeIfAbsent(agentId, k -> new AtomicLong()).addAndGet(bytes);
+        }
+    }
+
+    /**
+     * Engine thread: copies the endpoint's state. {@code nowNs} is the engine clock and {@code wallNow}
+     * the wall clock at the same moment (to turn engine times into instants).
+     */
+    public void publish(ServerEndpoint endpoint, long nowNs, Instant wallNow) {
+        List<ServerEndpoint.ConnectionInfo> conns = endpoint.connections();
+        TreeMap<String, Agent> byId = new TreeMap<>();
+        HashSet<String> live = new HashSet<>();
+        int stalled = 0;
+        for (ServerEndpoint.ConnectionInfo c : conns) {
+            List<Stream> streams = new ArrayList<>(c.streams().size());
+            for (ServerEndpoint.StreamInfo s : c.streams()) {
+                streams.add(new Stream(s.path(), s.generation(), s.held(), s.durable()));
+            }
+            streams.sort((a, b) -> a.path().equals(b.path()) ? Long.compare(a.generation(), b.generation())
+                : a.path().compareTo(b.path()));
+            InetSocketAddress addr = c.address();
+            Agent a = new Agent(c.agentId(), true, addr.getAddress().getHostAddress() + ":" + addr.getPort(),
+                at(wallNow, nowNs, c.connectedAtNs()), at(wallNow, nowNs, c.lastReceivedNs()), c.window(),
+                c.bytesReceived(), streams);
+            byId.put(a.agentId(), a);
+            live.add(a.agentId());
+            if (c.stalled()) {
+                stalled++;
+            }
+        }
+        // Agents that went away stay listed as disconnected, with what they had when last seen.
+        for (Map.Entry<String, Agent> e : lastConnected.entrySet()) {
+            if (!live.contains(e.getKey())) {
+                Agent o = e.getValue();
+                gone.remove(o.agentId());
+                gone.put(o.agentId(), new Agent(o.agentId(), false, null, null, o.lastSeen(), -1,
+                    o.bytesReceived(), List.of()));
+                if (gone.size() > MAX_REMEMBERED) {
+                    gone.remove(gone.keySet().iterator().next());
+                }
+            }
+        }
+        lastConnected.clear();
+        lastConnected.putAll(byId);
+        for (String id : live) {
+            gone.remove(id);
+        }
+        for (Agent g : gone.values()) {
+            byId.putIfAbsent(g.agentId(), g);
+        }
+        agents = List.copyOf(byId.values());
+        counters = new Counters(endpoint.stats(), endpoint.bytesReceived(), endpoint.lossReportedBytes(),
+            endpoint.activeConnections(), stalled);
+    }
+
+    private static Instant at(Instant wallNow, long nowNs, long eventNs) {
+        return wallNow.minusNanos(Math.max(0, nowNs - eventNs));
+    }
+
+    /**
+     * Registers the server's own metrics: engine counters (from the published snapshot) and the output
+     * store's (its getters read volatile/atomic fields).
+     */
+    public void register(Metrics m, OutputStore store, long memoryBudgetBytes) {
+        m.gauge("tailwire_connections", "Live agent connections.", () -> counters.stats().connections());
+        m.gauge("tailwire_active_connections", "Connections that sent DATA in the last second (they share the "
+            + "memory budget).", () -> counters.activeConnections());
+        m.gauge("tailwire_stalled_connections", "Connections whose storage refuses writes (window closed, "
+            + "retrying).", () -> counters.stalledConnections());
+        m.gauge("tailwire_memory_budget_bytes", "Receive buffer memory shared by all connections.",
+            () -> memoryBudgetBytes);
+        m.counter("tailwire_datagrams_received_total", "Datagrams received.",
+            () -> counters.stats().datagramsReceived());
+        m.counter("tailwire_datagrams_dropped_total", "Datagrams dropped (invalid, unknown connection, beyond "
+            + "the buffer).", () -> counters.stats().datagramsDropped());
+        m.counter("tailwire_data_packets_total", "DATA packets received.", () -> counters.stats().dataPackets());
+        m.counter("tailwire_duplicates_discarded_total", "DATA packets discarded as duplicates (retransmissions "
+            + "of what was already received).", () -> counters.stats().duplicates());
+        m.counter("tailwire_received_bytes_total", "New payload bytes received.", () -> counters.bytesReceived());
+        m.counter("tailwire_acks_sent_total", "ACKs sent.", () -> counters.stats().acksSent());
+        m.counter("tailwire_busy_rejections_total", "Connections refused with BUSY (--max-connections).",
+            () -> counters.stats().busyRejections());
+        m.counter("tailwire_append_stalls_total", "Writes the store refused (disk full, I/O error) and the "
+            + "engine retried.", () -> counters.stats().appendStalls());
+        m.counter("tailwire_protocol_violations_total", "Connections closed for protocol violations.",
+            () -> counters.stats().protocolViolations());
+        m.counterFamily("tailwire_loss_reported_bytes_total", "Bytes agents reported lost at the source "
+            + "(LOSS_REPORT: rotated away before they could be read).", out -> {
+                for (Map.Entry<String, AtomicLong> e : new TreeMap<>(lossByAgent).entrySet()) {
+                    out.add(e.getValue().get(), "agent", e.getKey());
+                }
+            });
+        m.counter("tailwire_store_bytes_written_total", "Bytes written to output files.", store::bytesWritten);
+        m.counter("tailwire_store_bytes_durable_total", "Bytes written and forced to disk.", store::bytesDurable);
+        m.gauge("tailwire_store_unsynced_bytes", "Bytes written but not yet forced (disk lag).",
+            store::unsyncedBytes);
+        m.counter("tailwire_store_disk_errors_total", "Failed writes, forces and opens.", store::diskErrors);
+        m.counter("tailwire_store_forces_total", "fsync calls.", store::forces);
+        m.counter("tailwire_store_rejected_paths_total", "Streams refused for a bad path.", store::rejectedPaths);
+        m.gauge("tailwire_store_live_streams", "Streams open in the store.", store::liveStreams);
+        m.gauge("tailwire_store_open_files", "Output files open.", store::openFiles);
+    }
+}

@@ -1,0 +1,276 @@
+package io.tailwire.engine;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+
+import io.tailwire.proto.CloseCode;
+import io.tailwire.proto.StreamStatus;
+import io.tailwire.wire.AckFlyweight;
+import io.tailwire.wire.Wire;
+
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * Several AgentConnections sharing one ServerEndpoint in virtual time. Agent-to-server datagrams pass
+ * one FIFO bottleneck (a rate in bytes per second and a drop-tail queue limit); everything also takes a
+ * fixed one-way delay. Every agent always has data to send on one stream.
+ */
+final class MultiAgentNet {
+    static final long MS = 1_000_000L;
+
+    private record Pkt(long at, long seq, int agent, boolean toServer, byte[] bytes) {
+    }
+
+    final class Peer implements AgentEvents {
+        final int index;
+        final InetSocketAddress addr;
+        final AgentConnection conn;
+        int streamId = -1;
+        boolean open;
+        long offset;
+        long deliveredAtMark;
+
+        Peer(int index, long seed) {
+            this.index = index;
+            this.addr = new InetSocketAddress("10.0.0." + (index + 1), 40000);
+            this.conn = new AgentConnection(AgentConnectionConfig.defaults("agent-" + index)
+                .withSendBufferBytes(4 << 20), now, seed, this);
+        }
+
+        @Override
+        public void onConnected(long connectionId, long serverInstance) {
+            streamId = conn.openStream("/log", 1, null, 0);
+        }
+
+        @Override
+        public void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation,
+                                  String message) {
+            open = status == StreamStatus.OK;
+            offset = resumeOffset;
+        }
+
+        @Override
+        public void onDurable(int streamId, long durableOffset) {
+        }
+
+        @Override
+        public void onStreamClosed(int streamId, long durableLength) {
+        }
+
+        @Override
+        public void onClosed(CloseCode code, String reason, long retryAfterMs) {
+            throw new AssertionError("agent " + index + " closed: " + code + " " + reason);
+        }
+
+        long delivered() {
+            FakeStore.Mem m = store.get("agent-" + index, "/log", 1);
+            return m == null ? 0 : m.held;
+        }
+    }
+
+    final SplittableRandom rnd;
+    final FakeStore store = new FakeStore();
+    final ServerEndpoint server;
+    final Peer[] peers;
+    final long bottleneckBytesPerSec;
+    final long queueLimitBytes;
+    final long delayNs;
+    long syncEveryNs;
+    long now = 1_000 * MS;
+    private long seq;
+    private long lastSync;
+    private final PriorityQueue<Pkt> net = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
+        : Long.compare(a.seq, b.seq));
+    private final ArrayDeque<Pkt> queue = new ArrayDeque<>();
+    private long queuedBytes;
+    private long linkFreeAt;
+    private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
+    private final byte[] payload;
+    private final AckFlyweight ack = new AckFlyweight();
+    private final UnsafeBuffer payloadBuffer;
+
+    long maxQueueBytes;
+    long queueDrops;
+    long packetsIntoQueue;
+    long maxAdvertisedAfterAllActive;
+    long maxOccupancy;
+    boolean trackOccupancy;
+    private long heldSeen;
+    long maxInFlightOverCwnd = Long.MIN_VALUE;
+
+    MultiAgentNet(long seed, ServerEndpointConfig cfg, int agents, long bottleneckBytesPerSec, long queueLimitBytes,
+                  long delayNs) {
+        this.rnd = new SplittableRandom(seed);
+        this.server = new ServerEndpoint(cfg, "secret".getBytes(), seed, store, ServerEvents.NONE);
+        this.bottleneckBytesPerSec = bottleneckBytesPerSec;
+        this.queueLimitBytes = queueLimitBytes;
+        this.delayNs = delayNs;
+        this.payload = new byte[Wire.MAX_MAX_DATAGRAM];
+        rnd.nextBytes(payload);
+        this.payloadBuffer = new UnsafeBuffer(payload);
+        this.peers = new Peer[agents];
+        for (int i = 0; i < agents; i++) {
+            peers[i] = new Peer(i, seed * 31 + i);
+        }
+    }
+
+    private void toServer(int agent, byte[] b) {
+        if (bottleneckBytesPerSec == Long.MAX_VALUE) {
+            net.add(new Pkt(now + delayNs, seq++, agent, true, b));
+            return;
+        }
+        drainQueue();
+        packetsIntoQueue++;
+        if (queueLimitBytes > 0 && queuedBytes + b.length > queueLimitBytes) {
+            queueDrops++;
+            return;
+        }
+        queue.add(new Pkt(0, seq++, agent, true, b));
+        queuedBytes += b.length;
+        maxQueueBytes = Math.max(maxQueueBytes, queuedBytes);
+        drainQueue();
+    }
+
+    /** Serialises queued datagrams onto the link at the bottleneck rate, up to now. */
+    private void drainQueue() {
+        while (!queue.isEmpty()) {
+            Pkt p = queue.peek();
+            long start = Math.max(linkFreeAt, now);
+            if (start > now) {
+                return;
+            }
+            long tx = p.bytes.length * 1_000_000_000L / bottleneckBytesPerSec;
+            linkFreeAt = start + tx;
+            queue.poll();
+            queuedBytes -= p.bytes.length;
+            net.add(new Pkt(linkFreeAt + delayNs, p.seq, p.agent, true, p.bytes));
+        }
+    }
+
+    private void feed(Peer p) {
+        if (!p.open) {
+            return;
+        }
+        while (p.conn.sendSpace() > 0) {
+            int n = (int) Math.min(p.conn.maxPayload(), p.conn.sendSpace());
+            if (!p.conn.send(p.streamId, p.offset, payloadBuffer, 0, n)) {
+                return;
+            }
+            p.offset += n;
+        }
+    }
+
+
+    void step() {
+        for (Peer p : peers) {
+            feed(p);
+            for (int guard = 0; guard < 100_000; guard++) {
+                int len = p.conn.poll(out, now);
+                if (len == 0) {
+                    break;
+                }
+                byte[] b = new byte[len];
+                out.getBytes(0, b);
+                if ((b[1] & 0xFF) == Wire.TYPE_DATA) {
+                    maxInFlightOverCwnd = Math.max(maxInFlightOverCwnd,
+                        p.conn.bytesInFlight() - p.conn.congestionWindow());
+                }
+                toServer(p.index, b);
+            }
+        }
+        for (int guard = 0; guard < 100_000; guard++) {
+            int len = server.poll(out, now);
+            if (len == 0) {
+                break;
+            }
+            byte[] b = new byte[len];
+            out.getBytes(0, b);
+            if ((b[1] & 0xFF) == Wire.TYPE_ACK && server.activeConnections() == peers.length) {
+                ack.wrap(new UnsafeBuffer(b), 0, b.length);
+                maxAdvertisedAfterAllActive = Math.max(maxAdvertisedAfterAllActive, ack.window());
+            }
+            InetSocketAddress to = server.lastDestination();
+            for (Peer p : peers) {
+                if (p.addr.equals(to)) {
+                    net.add(new Pkt(now + delayNs, seq++, p.index, false, b));
+                }
+            }
+        }
+        if (trackOccupancy) {
+            long occupancy = 0;
+            for (ServerEndpoint.ConnectionInfo c : server.connections()) {
+                occupancy += c.bufferedBytes();
+                for (ServerEndpoint.StreamInfo s : c.streams()) {
+                    occupancy += s.held() - s.durable();
+                }
+            }
+            maxOccupancy = Math.max(maxOccupancy, occupancy);
+        }
+        long next = server.nextDeadline();
+        for (Peer p : peers) {
+            next = Math.min(next, p.conn.nextDeadline());
+        }
+        if (!net.isEmpty()) {
+            next = Math.min(next, net.peek().at);
+        }
+        if (!queue.isEmpty()) {
+            next = Math.min(next, linkFreeAt);
+        }
+        if (syncEveryNs > 0) {
+            next = Math.min(next, lastSync + syncEveryNs);
+        }
+        now = next <= now ? now + 1_000 : Math.min(next, now + 100 * MS);
+        drainQueue();
+        if (syncEveryNs > 0 && now - lastSync >= syncEveryNs) {
+            lastSync = now;
+            if (store.sync()) {
+                server.onDurableAdvanced();
+            }
+        }
+        if (store.autoDurable) {
+            // Like the server's writer thread: tell the engine when durable offsets moved.
+            long held = totalDelivered();
+            if (held != heldSeen) {
+                heldSeen = held;
+                server.onDurableAdvanced();
+            }
+        }
+        while (!net.isEmpty() && net.peek().at <= now) {
+            Pkt p = net.poll();
+            UnsafeBuffer b = new UnsafeBuffer(p.bytes);
+            if (p.toServer) {
+                server.onDatagram(peers[p.agent].addr, b, 0, p.bytes.length, now);
+            } else {
+                peers[p.agent].conn.onDatagram(b, 0, p.bytes.length, now);
+            }
+        }
+    }
+
+    void run(long ns) {
+        long end = now + ns;
+        while (now < end) {
+            step();
+        }
+    }
+
+    /** Starts a measurement interval: delivered bytes are counted from here. */
+    void mark() {
+        for (Peer p : peers) {
+            p.deliveredAtMark = p.delivered();
+        }
+    }
+
+    long deliveredSinceMark(int i) {
+        return peers[i].delivered() - peers[i].deliveredAtMark;
+    }
+
+    long totalDelivered() {
+        long n = 0;
+        for (Peer p : peers) {
+            n += p.delivered();
+        }
+        return n;
+    }
+}
