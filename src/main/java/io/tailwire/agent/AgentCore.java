@@ -78,6 +78,8 @@ public final class AgentCore implements AgentEvents {
     private final Map<Generation, Slot> slotsByGen = new IdentityHashMap<>();
     /** Generations whose open the server refused for good (bad path): not asked again this run. */
     private final Map<Generation, String> refused = new IdentityHashMap<>();
+    /** Fingerprint length of each generation as last written to the state file. */
+    private final Map<Generation, Integer> persistedFingerprint = new IdentityHashMap<>();
     /** Generations whose next open asks the server to match by identity (generation 0). */
     private final Map<Generation, Boolean> matchByIdentity = new IdentityHashMap<>();
     /** The time of the call being served; callbacks from the connection run inside it. */
@@ -335,6 +337,25 @@ public final class AgentCore implements AgentEvents {
             return false;
         }
         int want = (int) Math.min(READ_CHUNK, space);
+        if (s.sendOffset < FileIdentities.FINGERPRINT_MAX) {
+            // The first KiB of a generation is what tells it apart after a restart (copytruncate or inode reuse
+            // while the agent was down). Ship none of it before the state file holds a fingerprint covering it,
+            // or a restart could resume another file's content at this one's offset (found by the simulator).
+            int fp = s.gen.identity().getFingerprintLength();
+            // Scans re-take the fingerprint only of the file at the path; a rotated or ended one keeps its own.
+            if (fp < FileIdentities.FINGERPRINT_MAX && s.gen.state() == Generation.State.ACTIVE) {
+                if (s.sendOffset >= fp) {
+                    return false; // the next scan fingerprints the new bytes first
+                }
+                want = (int) Math.min(want, fp - s.sendOffset);
+            }
+            if (persistedFingerprint.getOrDefault(s.gen, -1) < fp) {
+                saveState();
+                if (persistedFingerprint.getOrDefault(s.gen, -1) < fp && stateStore != null) {
+                    return false; // the save failed; saveState logged why, the next turn tries again
+                }
+            }
+        }
         chunk.clear().limit(want);
         int n;
         try {
@@ -493,11 +514,19 @@ public final class AgentCore implements AgentEvents {
     public void saveState() {
         if (stateStore == null) {
             stateDirty = false;
+            persistedFingerprint.clear();
+            for (Generation g : tailer.generations()) {
+                persistedFingerprint.put(g, g.identity().getFingerprintLength());
+            }
             return;
         }
         try {
             stateStore.save(tailer.snapshot());
             stateDirty = false;
+            persistedFingerprint.clear();
+            for (Generation g : tailer.generations()) {
+                persistedFingerprint.put(g, g.identity().getFingerprintLength());
+            }
         } catch (IOException e) {
             listener.warn("cannot save state to " + stateStore.file() + ": " + e.getMessage()
                 + " (positions are kept in memory; the server's offsets still prevent loss and duplicates)");

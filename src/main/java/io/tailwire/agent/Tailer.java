@@ -266,7 +266,10 @@ public final class Tailer implements Closeable {
             truncated(g, now);
             return true;
         }
-        if (sz == g.size && now - g.lastVerifyNanos < VERIFY_INTERVAL_NANOS) {
+        // A fingerprint shorter than the file (a generation restored from state, or one whose growth a read saw
+        // before a scan did) is completed now: the runtime ships a generation's first KiB only once it is covered.
+        boolean fingerprintShort = g.identity.getFingerprintLength() < Math.min(sz, FileIdentities.FINGERPRINT_MAX);
+        if (sz == g.size && !fingerprintShort && now - g.lastVerifyNanos < VERIFY_INTERVAL_NANOS) {
             return false;
         }
         g.lastVerifyNanos = now;
@@ -276,11 +279,11 @@ public final class Tailer implements Closeable {
             truncated(g, now);
             return true;
         }
-        if (sz == g.size) {
-            return false;
-        }
-        if (g.identity.getFingerprintLength() < FileIdentities.FINGERPRINT_MAX) {
+        if (fingerprintShort) {
             g.identity = FileIdentities.of(g.handle, scratch);
+        }
+        if (sz == g.size) {
+            return fingerprintShort;
         }
         g.size = sz;
         g.lastChangeNanos = now;

@@ -58,7 +58,11 @@ class EngineFaultProperties {
             });
     }
 
-    /** Everything at once, plus bottlenecks and partitions: the run ends within the stated bound. */
+    /**
+     * Everything at once, plus bottlenecks and partitions: the run ends within the stated bound. A bottleneck
+     * queue always holds at least one datagram of the largest size generated (9000 bytes): a smaller one is a black hole
+     * that no protocol gets through (seed 1 once drew a 3000-byte queue for 3001-byte datagrams).
+     */
     @Property(tries = 100)
     void completesWithinStatedVirtualTimeBound(@ForAll("boundedMixes") EngineScenario sc) {
         EngineRun.Result r = check(sc);
@@ -70,7 +74,7 @@ class EngineFaultProperties {
     @Provide
     Arbitrary<EngineScenario> boundedMixes() {
         Arbitrary<LinkFaults> withBottleneck = Combinators.combine(Scenarios.lossDupReorder(),
-                Scenarios.uniform(0L, 2_000_000L), Scenarios.uniform(3_000L, 200_000L))
+                Scenarios.uniform(0L, 2_000_000L), Scenarios.uniform(10_000L, 200_000L))
             .as((f, bw, q) -> new LinkFaults(f.loss(), f.dup(), f.reorder(), f.reorderMaxUs(), f.delayUs(),
                 f.jitterUs(), 0, 0, 0, 0, bw < 50_000 ? 0 : bw, bw < 50_000 ? 0 : q));
         return Combinators.combine(Scenarios.with(withBottleneck, Scenarios.lossDupReorder()),

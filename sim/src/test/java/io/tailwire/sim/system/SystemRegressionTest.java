@@ -48,6 +48,23 @@ class SystemRegressionTest {
     }
 
     /**
+     * F4: a generation was opened while its file was still empty, so the state file's fingerprint covered
+     * 0 bytes; 40 bytes shipped before the next periodic save. The agent died, the file was copytruncated
+     * and rewritten meanwhile, and on restart the empty fingerprint "matched" the new content, which then
+     * shipped from offset 40 as if it continued the old generation. Fixed in AgentCore: no byte of a
+     * generation's first KiB leaves before the state file holds a fingerprint covering it.
+     * bin/udp-sim --seed 5 --agents 4 --files 1 --duration 9.0 --rate 500 --loss 0.0 --bursts false --dup 0.0
+     * --reorder 0.0 --corrupt 0.0 --bottleneck false --partitions 2 --crashes 2,1,2,3 --pauses 3
+     * --rotations 2,3,3,0 --disk-full 0
+     */
+    @Test
+    void contentRewrittenWhileTheAgentWasDownIsNeverSplicedOntoTheOldGeneration() {
+        Scenario s = new Scenario(5, 4, 1, 9 * S, 500, 0, false, 0, 0, 0, false, 2, 2, 1, 2, 3, 3, 2, 3, 3, 0, 0);
+        RunResult r = SystemSim.run(s, true);
+        assertTrue(r.pass(), r::failureReport);
+    }
+
+    /**
      * F2 (open): a file deleted while open exists only through the agent's descriptor. If the agent dies before
      * shipping it, the rest is gone; that is unavoidable, but the agent should say so. It does not: its
      * state file records read and durable offsets, not the size it saw, so after the restart it cannot
