@@ -40,6 +40,9 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Not thread-safe: one thread drives it.
  */
 public final class ServerEndpoint {
+    /** Delivered slot buffers kept for reuse per connection; more are left to the collector. */
+    static final int SPARE_SLOTS = 8;
+
     /** A snapshot of counters. */
     public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,
                         long acksSent, long retriesSent, long welcomesSent, long resetsSent, long busyRejections,
@@ -89,6 +92,7 @@ public final class ServerEndpoint {
         final SackBitmap tracker = new SackBitmap();
         final UnsafeBuffer[] slots = new UnsafeBuffer[RING];
         final int[] slotLength = new int[RING];
+        final ArrayDeque<UnsafeBuffer> spareSlots = new ArrayDeque<>();
         long deliveredPn;
         long bufferedBytes;
         long undurableBytes;
@@ -486,7 +490,10 @@ public final class ServerEndpoint {
         int i = (int) (pn & MASK);
         UnsafeBuffer slot = c.slots[i];
         if (slot == null) {
-            slot = new UnsafeBuffer(new byte[c.maxDatagram]);
+            slot = c.spareSlots.pollFirst();
+            if (slot == null) {
+                slot = new UnsafeBuffer(new byte[c.maxDatagram]);
+            }
             c.slots[i] = slot;
         }
         slot.putBytes(0, buf, index, length);
@@ -540,6 +547,12 @@ public final class ServerEndpoint {
             }
             c.bufferedBytes -= payload;
             c.deliveredPn++;
+            // A delivered slot goes back to a small spare list: in-order traffic reuses a handful of buffers,
+            // and an idle connection holds a few KiB instead of the whole 1024-slot ring.
+            if (c.spareSlots.size() < SPARE_SLOTS) {
+                c.spareSlots.addFirst(c.slots[i]);
+            }
+            c.slots[i] = null;
         }
         if (c.stalledUntilNs != Long.MAX_VALUE) {
             c.stalledUntilNs = Long.MAX_VALUE;
