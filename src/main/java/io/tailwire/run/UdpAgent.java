@@ -14,7 +14,6 @@ import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -34,6 +33,15 @@ public final class UdpAgent {
     private volatile long shutdownGraceNs = -1;
     private volatile boolean killed;
     private volatile Throwable failure;
+    /** The loop's waiter, so stop() and kill() need not wait out a block. */
+    private volatile Waiter waiter;
+
+    private void wake() {
+        Waiter w = waiter;
+        if (w != null) {
+            w.wakeup();
+        }
+    }
 
     public UdpAgent(InetSocketAddress server, AgentConnectionConfig connection, TailerConfig tailer, Fs fs,
                     Path stateDir, PollBackoff poll, long seed, long statusIntervalNs, Log log) throws IOException {
@@ -76,12 +84,12 @@ public final class UdpAgent {
         ByteBuffer tx = ByteBuffer.allocateDirect(65536);
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
-        BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 500_000);
         long lastStatus = System.nanoTime();
         long lastBehind = lastStatus;
         boolean wasBehind = false;
         boolean unreachableLogged = false;
-        try {
+        try (Waiter idle = new Waiter(channel, 500_000)) {
+            waiter = idle;
             while (!core.isClosed() && !killed) {
                 long now = System.nanoTime();
                 long grace = shutdownGraceNs;
@@ -142,9 +150,9 @@ public final class UdpAgent {
                     wasBehind = !lines.isEmpty();
                 }
                 if (work > 0) {
-                    idle.reset();
-                } else if (core.nextDeadline() > now) {
-                    idle.idle();
+                    idle.worked();
+                } else {
+                    idle.idle(now, core.nextDeadline());
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -176,12 +184,14 @@ public final class UdpAgent {
      */
     public boolean stop(long graceNs, long waitMs) throws InterruptedException {
         shutdownGraceNs = graceNs;
+        wake();
         return finished.await(waitMs, TimeUnit.MILLISECONDS);
     }
 
     /** Stops like kill -9: no state save, nothing flushed. */
     public void kill() throws InterruptedException {
         killed = true;
+        wake();
         finished.await(5, TimeUnit.SECONDS);
     }
 

@@ -25,7 +25,6 @@ import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -43,6 +42,8 @@ public final class UdpServer implements AutoCloseable {
     private final Thread loop;
     private final Thread writer;
     private volatile Throwable failure;
+    /** The engine loop's waiter, for the writer and close() to wake it. */
+    private volatile Waiter waiter;
     private final IngestThrottle throttle;
     private final ServerStatus status = new ServerStatus();
     private final Metrics metrics = new Metrics();
@@ -97,6 +98,7 @@ public final class UdpServer implements AutoCloseable {
         this.writer.setDaemon(true);
         this.loop = new Thread(this::engineLoop, "tailwire-server");
         this.loop.setDaemon(true);
+        store.onDirty(() -> LockSupport.unpark(writer));
         writer.start();
         loop.start();
         log.info("listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort() + ", writing under "
@@ -153,8 +155,13 @@ public final class UdpServer implements AutoCloseable {
         while (running.get()) {
             if (store.unsyncedBytes() > 0 && store.syncDirty() > 0) {
                 durableAdvanced.set(true);
+                Waiter w = waiter;
+                if (w != null) {
+                    w.wakeup(); // ACKs carry the new durable offsets and STREAM_CLOSEDs may now be answered
+                }
             } else {
-                LockSupport.parkNanos(200_000);
+                // The store unparks us when a file turns dirty; the timeout only paces retries of failed forces.
+                LockSupport.parkNanos(50_000_000);
             }
         }
     }
@@ -164,9 +171,9 @@ public final class UdpServer implements AutoCloseable {
         ByteBuffer tx = ByteBuffer.allocateDirect(65536);
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
-        BackoffIdleStrategy idle = new BackoffIdleStrategy(50, 10, 1_000, 1_000_000);
         long nextPublish = System.nanoTime();
-        try {
+        try (Waiter idle = new Waiter(channel, 1_000_000)) {
+            waiter = idle;
             while (running.get()) {
                 long now = System.nanoTime();
                 int work = 0;
@@ -193,9 +200,9 @@ public final class UdpServer implements AutoCloseable {
                     work++;
                 }
                 if (work > 0) {
-                    idle.reset();
-                } else {
-                    idle.idle();
+                    idle.worked();
+                } else if (!durableAdvanced.get()) {
+                    idle.idle(now, Math.min(endpoint.nextDeadline(), nextPublish));
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -286,6 +293,10 @@ public final class UdpServer implements AutoCloseable {
 
     private void stopThreads() {
         running.set(false);
+        Waiter w = waiter;
+        if (w != null) {
+            w.wakeup();
+        }
         try {
             loop.join(5000);
             writer.join(5000);
