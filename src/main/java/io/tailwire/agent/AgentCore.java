@@ -413,9 +413,11 @@ public final class AgentCore implements AgentEvents {
                     // shipping the held bytes twice (system sim finding F3).
                     saveSoon = true;
                 }
+                // Open before the seek: a seek into bytes that are gone reports them lost, and the LOSS_REPORT
+                // goes out on this stream.
+                s.state = SlotState.OPEN;
                 long at = tailer.seek(g, resumeOffset);
                 s.sendOffset = at;
-                s.state = SlotState.OPEN;
                 tailer.durable(g, resumeOffset);
                 stateDirty = true;
                 listener.info(g.path() + " #" + g.number() + ": stream " + (resumeOffset == 0 ? "opened" :

@@ -645,6 +645,7 @@ public final class Tailer implements Closeable {
             .setIdentity(g.identity)
             .setDurableOffset(finished ? g.finalLength : g.durableOffset)
             .setReadOffset(g.readOffset)
+            .setSizeSeen(Math.max(g.size, g.readOffset))
             .setFinished(finished)
             .build();
     }
@@ -782,20 +783,19 @@ public final class Tailer implements Closeable {
             events.accept(TailEvent.of(Kind.RESTORED, g, atPath ? "found at its path" : "found as " + c));
             return;
         }
+        // The file is gone (deleted while open, or rotated away and deleted, while the agent was down). It
+        // ends at the largest size the agent saw; the reopen's seek to the server's resume offset then
+        // reports exactly the bytes the server never got as lost (none are readable any more).
         Generation g = new Generation(t, number, f.getIdentity(), null, State.ENDED, now);
         g.durableOffset = f.getDurableOffset();
         g.readOffset = f.getDurableOffset();
-        g.finalLength = f.getDurableOffset();
-        g.size = Math.max(f.getReadOffset(), f.getDurableOffset());
+        g.size = Math.max(f.getSizeSeen(), Math.max(f.getReadOffset(), f.getDurableOffset()));
+        g.finalLength = g.size;
         g.numberConfirmed = f.getGeneration() != 0;
         g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
         t.gens.addLast(g);
         headsVersion++;
         events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
-        if (g.size > g.finalLength) {
-            events.accept(TailEvent.loss(g, g.finalLength, g.size,
-                "file gone while the agent was down (at least these bytes)"));
-        }
         events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, g.finalLength, "file not found"));
     }
 }

@@ -731,6 +731,19 @@ public final class AgentConnection {
         controlDirty = false;
         long next = Long.MAX_VALUE;
         int len = 0;
+        // Loss reports first: a STREAM_CLOSE queued in the same turn must not overtake the report of bytes
+        // that stream lost, or the server would no longer know the stream it names.
+        for (PendingLoss p : losses) {
+            if (len == 0 && (p.deadlineNs == Long.MIN_VALUE || nowNs - p.deadlineNs >= 0)) {
+                len = ControlCodec.encode(out, 0, maxDatagram, connectionId, p.report);
+                p.remaining--;
+                p.deadlineNs = nowNs + rtt.rtoNs();
+            }
+            if (p.remaining > 0) {
+                next = Math.min(next, p.deadlineNs);
+            }
+        }
+        losses.removeIf(p -> p.remaining <= 0);
         for (AgentStream s : streams.values()) {
             boolean wants = s.phase == StreamPhase.OPENING
                 || (s.phase == StreamPhase.CLOSING && s.unacked == 0);
@@ -745,17 +758,6 @@ public final class AgentConnection {
             }
             next = Math.min(next, s.deadlineNs);
         }
-        for (PendingLoss p : losses) {
-            if (len == 0 && (p.deadlineNs == Long.MIN_VALUE || nowNs - p.deadlineNs >= 0)) {
-                len = ControlCodec.encode(out, 0, maxDatagram, connectionId, p.report);
-                p.remaining--;
-                p.deadlineNs = nowNs + rtt.rtoNs();
-            }
-            if (p.remaining > 0) {
-                next = Math.min(next, p.deadlineNs);
-            }
-        }
-        losses.removeIf(p -> p.remaining <= 0);
         controlDeadlineNs = next;
         return Math.max(len, 0);
     }

@@ -585,6 +585,9 @@ public final class ServerEndpoint {
             closeConnection(c, close.getCode(), close.getReason(), false);
         } else if (body instanceof LossReport loss) {
             ServerStream s = c.streams.get(loss.getStreamId());
+            if (s == null && c.recentlyClosed.containsKey(loss.getStreamId())) {
+                return; // a repeat arriving after the close: the agent sends reports before closing the stream
+            }
             long from = loss.getFromOffset();
             if (s != null) {
                 // The agent sends each report three times: count (and log) only bytes not reported before.

@@ -3,7 +3,6 @@ package io.tailwire.sim.system;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -65,14 +64,14 @@ class SystemRegressionTest {
     }
 
     /**
-     * F2 (open): a file deleted while open exists only through the agent's descriptor. If the agent dies before
+     * F2 (fixed: the state file now keeps the size seen, and the reopen reports the gone bytes from the
+     * server's resume offset): a file deleted while open exists only through the agent's descriptor. If the agent dies before
      * shipping it, the rest is gone; that is unavoidable, but the agent should say so. It does not: its
      * state file records read and durable offsets, not the size it saw, so after the restart it cannot
      * report the loss (here 76614 bytes vanish without a LOSS event). Fixing it needs the size seen in the
      * state file (a TrackedFile field) and a LOSS on restore from the server's resume offset to it.
      */
     @Test
-    @Disabled("F2: unreported loss of a deleted-while-open file whose agent died; needs a state-file field")
     void aDeletedFileLostWithItsAgentIsReportedLost() {
         Scenario s = new Scenario(47, 2, 2, 16 * S, 10609, 0.09, true, 0.06, 0.0, 0.0, false, 2, 2, 0, 0, 1, 1,
             3, 1, 0, 1, 0);
