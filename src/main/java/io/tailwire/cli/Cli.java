@@ -10,9 +10,31 @@ public final class Cli {
     private Cli() {
     }
 
-    /** Parses args into the options object; returns false (after printing) if the program should exit. */
-    public static boolean parse(String program, Object options, String[] args, java.util.function.BooleanSupplier help) {
-        JCommander jc = JCommander.newBuilder().programName(program).addObject(options).build();
+    /** Exit status for wrong usage (bad flag, missing argument), distinct from a program's own failure (1). */
+    public static final int USAGE = EXIT_USAGE;
+
+    /** Carries the exit code when parsing ends the run (help printed or bad flags). */
+    public static final class Exit extends Exception {
+        public final int code;
+
+        Exit(int code) {
+            super(null, null, false, false);
+            this.code = code;
+        }
+    }
+
+    /** Options classes of the tools carry their --help flag behind this. */
+    public interface HasHelp {
+        boolean help();
+    }
+
+    /**
+     * Parses args into opts. Prints usage to {@code out} and throws Exit(0) on --help; prints one line naming
+     * the problem to {@code err} and throws Exit(2) on a bad flag or value.
+     */
+    public static void parse(String program, Object opts, String[] args, java.util.function.BooleanSupplier help,
+                             java.io.PrintStream out, java.io.PrintStream err) throws Exit {
+        JCommander jc = JCommander.newBuilder().programName(program).addObject(opts).build();
         try {
             jc.parse(args);
         } catch (ParameterException e) {
@@ -23,18 +45,34 @@ public final class Cli {
                 msg = m.group(1).startsWith("-") ? "unknown option '" + m.group(1) + "'"
                     : "unexpected argument '" + m.group(1) + "'";
             }
-            System.err.println(program + ": " + msg + " (see " + program + " --help)");
-            System.exit(EXIT_USAGE);
-            return false;
+            throw usageError(program, msg, err);
         }
         if (help.getAsBoolean()) {
             StringBuilder sb = new StringBuilder();
             jc.getUsageFormatter().usage(sb);
-            System.out.print(sb);
-            System.exit(0);
-            return false;
+            out.print(sb);
+            throw new Exit(0);
         }
-        return true;
+    }
+
+    public static void parse(String program, HasHelp opts, String[] args, java.io.PrintStream out,
+                             java.io.PrintStream err) throws Exit {
+        parse(program, opts, args, opts::help, out, err);
+    }
+
+    /** For the commands: parses, and on --help or a bad flag prints and exits the JVM. */
+    public static void parse(String program, Object options, String[] args, java.util.function.BooleanSupplier help) {
+        try {
+            parse(program, options, args, help, System.out, System.err);
+        } catch (Exit e) {
+            System.exit(e.code);
+        }
+    }
+
+    /** For checks jcommander cannot express (mutually dependent flags): same one-line format, exit 2. */
+    public static Exit usageError(String program, String message, java.io.PrintStream err) {
+        err.println(program + ": " + oneLine(message) + " (see " + program + " --help)");
+        return new Exit(USAGE);
     }
 
     /** Ends the program with one plain line: what happened and what to do. */

@@ -1,5 +1,6 @@
 package io.tailwire.tools;
 
+import io.tailwire.cli.Cli;
 import com.beust.jcommander.Parameter;
 
 import java.io.IOException;
@@ -189,28 +190,11 @@ public final class ChaosProxy {
     }
 
     static InetSocketAddress parseAddress(String s, String flag) {
-        int colon = s.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new IllegalArgumentException(flag + " wants HOST:PORT, got '" + s + "'");
-        }
-        String host = s.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        int port;
         try {
-            port = Integer.parseInt(s.substring(colon + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(flag + " has a bad port in '" + s + "'");
+            return io.tailwire.cli.HostPort.parse(s);
+        } catch (com.beust.jcommander.ParameterException e) {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage());
         }
-        if (port < 0 || port > 65535) {
-            throw new IllegalArgumentException(flag + " port out of range in '" + s + "'");
-        }
-        InetSocketAddress a = new InetSocketAddress(host, port);
-        if (a.isUnresolved()) {
-            throw new IllegalArgumentException(flag + " cannot resolve host '" + host + "'");
-        }
-        return a;
     }
 
     static ChaosConfig.Blackout parseBlackout(String s) {

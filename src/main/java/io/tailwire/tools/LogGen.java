@@ -1,5 +1,6 @@
 package io.tailwire.tools;
 
+import io.tailwire.cli.Cli;
 import com.beust.jcommander.Parameter;
 
 import java.io.IOException;
