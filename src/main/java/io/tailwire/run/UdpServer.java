@@ -42,6 +42,8 @@ public final class UdpServer implements AutoCloseable {
     private final Thread loop;
     private final Thread writer;
     private volatile Throwable failure;
+    /** Set by close() (not kill()): the loop says goodbye to every agent before it ends. */
+    private volatile boolean graceful;
     /** The engine loop's waiter, for the writer and close() to wake it. */
     private volatile Waiter waiter;
     private final IngestThrottle throttle;
@@ -205,6 +207,16 @@ public final class UdpServer implements AutoCloseable {
                     idle.idle(now, Math.min(endpoint.nextDeadline(), nextPublish));
                 }
             }
+            if (graceful) {
+                // Tell every agent at once, so they retry with back-off instead of waiting out a timeout.
+                endpoint.closeAll(CloseCode.SERVER_SHUTDOWN, "server shutting down");
+                int len;
+                long now = System.nanoTime();
+                while ((len = endpoint.poll(txView, now)) > 0) {
+                    tx.clear().limit(len);
+                    channel.send(tx, endpoint.lastDestination());
+                }
+            }
         } catch (IOException | RuntimeException e) {
             if (running.get()) {
                 failure = e;
@@ -274,6 +286,7 @@ public final class UdpServer implements AutoCloseable {
     @Override
     public void close() {
         closeAdmin();
+        graceful = true;
         stopThreads();
         store.syncDirty();
         store.close();
