@@ -54,6 +54,39 @@ class CongestionSharingTest {
         assertTrue(net.maxInFlightOverCwnd < mps, "in flight beyond cwnd by " + net.maxInFlightOverCwnd);
     }
 
+    /**
+     * After a loss burst (the path drops everything for 300 ms: timeouts, cwnd to its minimum) the agents
+     * regain their throughput through the bottleneck within a second, and share it fairly again.
+     */
+    @Test
+    void throughputThroughTheBottleneckRecoversAfterALossBurst() {
+        long seed = 33;
+        long rate = 4_000_000;
+        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), 3, rate, 96 * 1024, 10 * MS);
+        net.run(2_000 * MS);
+        net.mark();
+        net.run(2_000 * MS);
+        double before = 0;
+        for (int i = 0; i < 3; i++) {
+            before += net.deliveredSinceMark(i);
+        }
+        net.lossBurst(300 * MS);
+        net.run(1_300 * MS); // the burst, then one second to recover
+        net.mark();
+        net.run(2_000 * MS);
+        double[] after = new double[3];
+        double total = 0;
+        for (int i = 0; i < 3; i++) {
+            after[i] = net.deliveredSinceMark(i);
+            total += after[i];
+        }
+        String info = "seed " + seed + " before " + before + " after " + total + " per agent "
+            + java.util.Arrays.toString(after) + " burst drops " + net.burstDrops;
+        assertTrue(net.burstDrops > 0, "the burst dropped nothing: " + info);
+        assertTrue(total >= 0.8 * before, "throughput did not recover after the burst: " + info);
+        assertTrue(jain(after) >= 0.9, "unfair after the burst: " + info);
+    }
+
     @Test
     void singleAgentOnACleanPathIsLimitedByTheServerWindowNotByCwnd() {
         long seed = 32;

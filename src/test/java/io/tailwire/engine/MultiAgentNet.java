@@ -99,6 +99,14 @@ final class MultiAgentNet {
     boolean trackOccupancy;
     private long heldSeen;
     long maxInFlightOverCwnd = Long.MIN_VALUE;
+    /** Agent-to-server datagrams sent before this virtual time are lost (a burst); see {@link #lossBurst}. */
+    long lossBurstUntil = Long.MIN_VALUE;
+    long burstDrops;
+
+    /** Drops every agent-to-server datagram for the next {@code durationNs}. */
+    void lossBurst(long durationNs) {
+        lossBurstUntil = now + durationNs;
+    }
 
     MultiAgentNet(long seed, ServerEndpointConfig cfg, int agents, long bottleneckBytesPerSec, long queueLimitBytes,
                   long delayNs) {
@@ -117,6 +125,10 @@ final class MultiAgentNet {
     }
 
     private void toServer(int agent, byte[] b) {
+        if (now < lossBurstUntil) {
+            burstDrops++; // a loss burst: the path drops everything for a while
+            return;
+        }
         if (bottleneckBytesPerSec == Long.MAX_VALUE) {
             net.add(new Pkt(now + delayNs, seq++, agent, true, b));
             return;
