@@ -292,7 +292,9 @@ public final class SystemSim {
                 if (a.up) {
                     crashes++;
                     sim.log("sim", "kill -9 agent " + a.id);
-                    agentAway(a);
+                    if (!a.frozen(sim.now())) {
+                        agentAway(a); // a frozen agent is already away: its absence goes on (seed 16632)
+                    }
                     agentDies(a);
                     a.kill();
                     sim.at(back, () -> restartAgent(a));
@@ -308,7 +310,9 @@ public final class SystemSim {
                 if (a.up) {
                     crashes++;
                     sim.log("sim", "power loss of agent host " + a.id);
-                    agentAway(a);
+                    if (!a.frozen(sim.now())) {
+                        agentAway(a);
+                    }
                     hostDown.set(idx, true);
                     agentDies(a);
                     a.powerLoss();
