@@ -5,13 +5,20 @@ import java.net.InetSocketAddress;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
 
-/** Notifications from {@link ServerEndpoint} for logging and metrics. */
+/**
+ * Notifications from {@link ServerEndpoint} for logging and metrics. Every method defaults to doing
+ * nothing, so a listener implements only what it watches.
+ */
 public interface ServerEvents {
-    void onConnected(String agentId, InetSocketAddress from, long connectionId);
+    default void onConnected(String agentId, InetSocketAddress from, long connectionId) {
+    }
 
-    void onStreamOpened(String agentId, String path, long generation, long resumeOffset, StreamStatus status);
+    default void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
+                                StreamStatus status) {
+    }
 
-    void onClosed(String agentId, long connectionId, CloseCode code);
+    default void onClosed(String agentId, long connectionId, CloseCode code) {
+    }
 
     /**
      * LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. For an
@@ -30,17 +37,5 @@ public interface ServerEvents {
     }
 
     ServerEvents NONE = new ServerEvents() {
-        @Override
-        public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-        }
-
-        @Override
-        public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
-                                   StreamStatus status) {
-        }
-
-        @Override
-        public void onClosed(String agentId, long connectionId, CloseCode code) {
-        }
     };
 }

@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.LongConsumer;
 
-import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
 import io.tailwire.proto.Welcome;
 import io.tailwire.wire.AckFlyweight;
@@ -167,19 +165,6 @@ class BackPressureTest {
         h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), seed, h.store,
             new ServerEvents() {
                 @Override
-                public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-                }
-
-                @Override
-                public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
-                                           StreamStatus status) {
-                }
-
-                @Override
-                public void onClosed(String agentId, long connectionId, CloseCode code) {
-                }
-
-                @Override
                 public void onStorageStalled(String agentId, String path, boolean stalled) {
                     events.add(stalled ? "stalled " + path : "resumed");
                 }
@@ -252,19 +237,6 @@ class BackPressureTest {
         List<String> reports = new ArrayList<>();
         h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), seed, h.store,
             new ServerEvents() {
-                @Override
-                public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-                }
-
-                @Override
-                public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
-                                           StreamStatus status) {
-                }
-
-                @Override
-                public void onClosed(String agentId, long connectionId, CloseCode code) {
-                }
-
                 @Override
                 public void onLossReport(String agentId, String path, long generation, long from, long to,
                                          String reason) {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +13,6 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import io.tailwire.io.RealFs;
-import io.tailwire.proto.CloseCode;
-import io.tailwire.proto.StreamStatus;
 import io.tailwire.server.OutputStore;
 
 import org.junit.jupiter.api.Assumptions;
@@ -59,19 +56,6 @@ class DiskFullTmpfsTest {
             Harness h = new Harness(seed);
             h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), seed, store,
                 new ServerEvents() {
-                    @Override
-                    public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-                    }
-
-                    @Override
-                    public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
-                                               StreamStatus status) {
-                    }
-
-                    @Override
-                    public void onClosed(String agentId, long connectionId, CloseCode code) {
-                    }
-
                     @Override
                     public void onStorageStalled(String agentId, String path, boolean stalled) {
                         events.add(stalled ? "stalled" : "resumed");

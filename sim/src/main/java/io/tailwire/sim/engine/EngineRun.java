@@ -65,6 +65,26 @@ public final class EngineRun {
     static final long MAX_ACK_DELAY_NS = MS;
     /** Consecutive wake-ups at one instant without any datagram sent before we call it a spin. */
     static final int SPIN_LIMIT = 10_000;
+
+    /** Counts timer calls at one instant that send nothing: an endpoint stuck on a deadline of "now". */
+    private static final class SpinGuard {
+        private long at = Long.MIN_VALUE;
+        private int count;
+
+        /** A timer fired at {@code now}; true once it has fired there more than SPIN_LIMIT times in a row. */
+        boolean timerAt(long now) {
+            if (now != at) {
+                at = now;
+                count = 0;
+                return false;
+            }
+            return ++count > SPIN_LIMIT;
+        }
+
+        void sent() {
+            count = 0;
+        }
+    }
     static final long MAX_STEPS = 20_000_000;
 
     /** The outcome of one run. */
@@ -605,8 +625,7 @@ public final class EngineRun {
 
     private final class AgentNode extends EndpointNode {
         private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
-        private long spinAt = Long.MIN_VALUE;
-        private int spins;
+        private final SpinGuard spin = new SpinGuard();
 
         AgentNode() {
             super(EngineRun.this.sim, AGENT);
@@ -627,14 +646,9 @@ public final class EngineRun {
         @Override
         protected void timer(long now) {
             app(now);
-            if (now == spinAt) {
-                if (++spins > SPIN_LIMIT) {
-                    fail("agent spins: nextDeadline() is now but poll() sends nothing (" + progress() + ")");
-                    sim.stop();
-                }
-            } else {
-                spinAt = now;
-                spins = 0;
+            if (spin.timerAt(now)) {
+                fail("agent spins: nextDeadline() is now but poll() sends nothing (" + progress() + ")");
+                sim.stop();
             }
         }
 
@@ -645,7 +659,7 @@ public final class EngineRun {
                 if (len <= 0) {
                     return null;
                 }
-                spins = 0;
+                spin.sent();
                 byte[] b = new byte[len];
                 out.getBytes(0, b);
                 observeUp(b);
@@ -667,8 +681,7 @@ public final class EngineRun {
     private final class ServerNode extends EndpointNode {
         private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
         private long durableSeen;
-        private long spinAt = Long.MIN_VALUE;
-        private int spins;
+        private final SpinGuard spin = new SpinGuard();
 
         ServerNode() {
             super(EngineRun.this.sim, SERVER);
@@ -696,14 +709,9 @@ public final class EngineRun {
 
         @Override
         protected void timer(long now) {
-            if (now == spinAt) {
-                if (++spins > SPIN_LIMIT) {
-                    fail("server spins: nextDeadline() is now but poll() sends nothing");
-                    sim.stop();
-                }
-            } else {
-                spinAt = now;
-                spins = 0;
+            if (spin.timerAt(now)) {
+                fail("server spins: nextDeadline() is now but poll() sends nothing");
+                sim.stop();
             }
         }
 
@@ -714,7 +722,7 @@ public final class EngineRun {
                 if (len <= 0) {
                     return null;
                 }
-                spins = 0;
+                spin.sent();
                 byte[] b = new byte[len];
                 out.getBytes(0, b);
                 if (isHandshake(b) && handshakeDroppedDown < sc.handshakeDrops()) {
