@@ -176,6 +176,9 @@ public final class ServerEndpoint {
     private long nextActiveScanNs;
     private boolean rescanActive = true;
     private long lastNowNs;
+    /** Appends since the store's last flush; or when a failed flush is retried. */
+    private boolean storeUnflushed;
+    private long storeRetryNs = Long.MAX_VALUE;
     private long bytesReceived;
     private long lossReportedBytes;
 
@@ -543,6 +546,7 @@ public final class ServerEndpoint {
                         return;
                     }
                     c.undurableBytes += Math.max(0, s.stored.held() - held);
+                    storeUnflushed = true;
                 }
             }
             c.bufferedBytes -= payload;
@@ -729,6 +733,10 @@ public final class ServerEndpoint {
     /** Writes the next datagram into {@code out} at index 0; its destination is {@link #lastDestination()}. */
     public int poll(MutableDirectBuffer out, long nowNs) {
         lastNowNs = nowNs;
+        if (storeUnflushed || (storeRetryNs != Long.MAX_VALUE && nowNs - storeRetryNs >= 0)) {
+            storeUnflushed = false;
+            storeRetryNs = store.flush() ? Long.MAX_VALUE : nowNs + cfg.appendRetryNs();
+        }
         if (rescanActive || nowNs - nextActiveScanNs >= 0) {
             scanActive(nowNs);
         }
@@ -871,10 +879,10 @@ public final class ServerEndpoint {
 
     /** When {@link #poll} should next be called; a value at or before now means now. */
     public long nextDeadline() {
-        if (!replies.isEmpty() || durableAdvanced) {
+        if (!replies.isEmpty() || durableAdvanced || storeUnflushed) {
             return Long.MIN_VALUE;
         }
-        long d = Long.MAX_VALUE;
+        long d = storeRetryNs;
         for (int k = 0; k < conns.size(); k++) {
             Conn c = conns.get(k);
             if (c.ackNow || c.durableDirty || c.closeCheck) {

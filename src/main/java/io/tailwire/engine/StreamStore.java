@@ -13,6 +13,15 @@ public interface StreamStore {
      */
     OpenResult open(String agentId, StreamOpen request);
 
+    /**
+     * Writes out what {@link StoredStream#append} gathered, so a store may write once per file per engine
+     * turn instead of once per datagram. The engine calls it at the start of {@code poll}. Returns false
+     * if some gathered bytes could not be written yet (they stay held, not durable); the engine retries.
+     */
+    default boolean flush() {
+        return true;
+    }
+
     /** The result of {@link #open}. {@code stream} is null unless status is OK. */
     record OpenResult(io.tailwire.proto.StreamStatus status, long resumeOffset, long generation, String message,
                       StoredStream stream) {

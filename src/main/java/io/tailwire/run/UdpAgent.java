@@ -212,7 +212,12 @@ public final class UdpAgent {
                 .append(behind).append(" bytes not yet durable at the server, ")
                 .append(core.lossBytes()).append(" bytes lost");
             if (c != null) {
-                sb.append(", ").append(c.stats().retransmissions()).append(" retransmissions");
+                var st = c.stats();
+                sb.append(", ").append(st.retransmissions()).append(" retransmissions (")
+                    .append(st.timeouts()).append(" by timeout); cwnd ").append(st.cwnd() >> 10)
+                    .append(" KiB, server window ").append(st.peerWindow() >> 10).append(" KiB, in flight ")
+                    .append(st.bytesInFlight() >> 10).append(" KiB, srtt ")
+                    .append(String.format("%.2f", st.srttNs() / 1e6)).append(" ms");
             }
             return sb.toString();
         }

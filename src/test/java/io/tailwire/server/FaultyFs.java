@@ -27,6 +27,8 @@ final class FaultyFs implements Fs {
     volatile boolean failForces;
     volatile boolean failOpens;
     volatile boolean failTruncates;
+    /** Write calls that reached the disk (failed ones included). */
+    final java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
     private final Map<Path, Long> forcedSize = new HashMap<>();
     private final List<FsFile> open = new ArrayList<>();
 
@@ -87,6 +89,7 @@ final class FaultyFs implements Fs {
 
         @Override
         public void write(ByteBuffer src, long position) throws IOException {
+            writes.incrementAndGet();
             if (failWrites) {
                 int n = Math.min(partialBytes, src.remaining());
                 if (n > 0) {

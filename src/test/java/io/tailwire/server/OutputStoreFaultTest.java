@@ -36,10 +36,12 @@ class OutputStoreFaultTest {
         assertTrue(append(s, 0, data, 0, 10));
         fs.failWrites = true;
         fs.partialBytes = 3; // the kernel managed a few bytes before running out
-        assertFalse(append(s, 10, data, 10, 20));
-        assertFalse(append(s, 10, data, 10, 20));
+        assertFalse(append(s, 10, data, 10, 20), "gathered, but the write refused");
+        assertFalse(append(s, 10, data, 10, 20), "the retry is refused too");
         assertFalse(append(s, 8, data, 8, 20));
-        assertEquals(10, s.held(), "nothing counted as held");
+        assertEquals(20, s.held(), "the refused bytes stay gathered in memory, to be written later");
+        st.syncDirty();
+        assertEquals(10, s.durable(), "nothing past the refused write is durable");
         assertEquals(3, st.diskErrors());
         assertEquals(1, log.count("No space left on device"), "one line per episode");
         assertEquals(10, read(tmp.resolve("out/a/f")).length, "partial write cut off");
@@ -53,7 +55,7 @@ class OutputStoreFaultTest {
     }
 
     @Test
-    void partialWriteThatCannotBeCutIsNotCarriedIntoTheNextGeneration() throws IOException {
+    void partialWriteThatCannotBeCutIsOverwrittenByTheRetryBeforeTheNextGeneration() throws IOException {
         byte[] a = bytes("generation one\n");
         OutputStore st = store();
         StoredStream g1 = ok(st.open("a", open("/f", 1)));
@@ -62,15 +64,41 @@ class OutputStoreFaultTest {
         fs.partialBytes = 4;
         fs.failTruncates = true;
         assertFalse(append(g1, 5, a, 5, a.length));
+        assertEquals(9, read(tmp.resolve("out/a/f")).length, "4 stray bytes past the written end");
         fs.failWrites = false;
         fs.failTruncates = false;
-        // The agent closes generation 1 at 5 bytes (say the rest was lost and reported), then rotates.
+        // The next generation starts where generation 1 really ends: the gathered bytes are written first,
+        // over the stray ones, and the new generation follows them.
         st.syncDirty();
-        StoredStream g2 = ok(st.open("a", open("/f", 2, FileIdentity.getDefaultInstance(), 5)));
+        StoredStream g2 = ok(st.open("a", open("/f", 2, FileIdentity.getDefaultInstance(), a.length)));
+        assertEquals(a.length, g1.held());
         assertTrue(append(g2, 0, bytes("two")));
         st.close();
-        // Without the cut, the 4 stray bytes "atio" would leave an "o" after "two".
-        assertArrayEquals(bytes("genertwo"), read(tmp.resolve("out/a/f")));
+        assertArrayEquals(bytes("generation one\ntwo"), read(tmp.resolve("out/a/f")));
+    }
+
+    @Test
+    void appendsAreGatheredAndWrittenOncePerFilePerFlush() throws IOException {
+        OutputStore st = store();
+        StoredStream f = ok(st.open("a", open("/f", 1)));
+        StoredStream g = ok(st.open("a", open("/g", 1)));
+        int before = fs.writes.get();
+        byte[] data = bytes("0123456789abcdefghij");
+        for (int i = 0; i < 20; i += 5) {
+            assertTrue(f.append(i, buffer(data), i, 5));
+            assertTrue(g.append(i, buffer(data), i, 5));
+        }
+        assertEquals(before, fs.writes.get(), "nothing written before the flush");
+        assertEquals(20, f.held());
+        assertEquals(0, read(tmp.resolve("out/a/f")).length);
+        assertTrue(st.flush());
+        assertEquals(before + 2, fs.writes.get(), "one write per file");
+        st.syncDirty();
+        assertEquals(20, f.durable());
+        assertArrayEquals(data, read(tmp.resolve("out/a/f")));
+        assertArrayEquals(data, read(tmp.resolve("out/a/g")));
+        assertTrue(st.flush(), "nothing left to write");
+        assertEquals(before + 2, fs.writes.get());
     }
 
     @Test

@@ -48,7 +48,8 @@ final class StoreTestSupport {
     static boolean append(StoredStream s, long offset, byte[] data, int from, int to) {
         byte[] backing = new byte[to - from + 7];
         System.arraycopy(data, from, backing, 3, to - from); // non-zero index, to catch index mistakes
-        return s.append(offset, buffer(backing), 3, to - from);
+        // The store gathers appends until the engine's flush (once per turn); a test's append is one turn.
+        return s.append(offset, buffer(backing), 3, to - from) && ((OutputStore.Stream) s).store().flush();
     }
 
     static boolean append(StoredStream s, long offset, byte[] data) {

@@ -57,6 +57,11 @@ final class RecordingStore implements StreamStore {
         return new OpenResult(r.status(), r.resumeOffset(), r.generation(), r.message(), rec);
     }
 
+    @Override
+    public boolean flush() {
+        return inner.flush();
+    }
+
     /** True if the newest stream on output is generation gen, holding exactly length bytes, all durable. */
     boolean holdsDurably(Path output, long gen, long length) {
         Recorded r = latest.get(output);
