@@ -45,7 +45,7 @@ public final class AgentConnection {
     public record Stats(long packetsSent, long dataPacketsSent, long retransmissions, long fastRetransmits,
                         long timeouts, long acksReceived, long datagramsDropped, long srttNs, long rtoNs,
                         long cwnd, long peerWindow, long bytesInFlight, long maxBytesInFlight,
-                        long bytesAcked) {
+                        long bytesAcked, long spuriousRecoveries) {
     }
 
     private static final int RING = Wire.SACK_RANGE;
@@ -68,6 +68,9 @@ public final class AgentConnection {
         long sentTimeNs;
         long deadlineNs;
         long txSeq;
+        /** The loss episode that declared it lost (0: none); see {@link #onAckedAfterLoss}. */
+        int lostEpisode;
+        boolean retransmitted;
     }
 
     private enum StreamPhase { OPENING, OPEN, REFUSED, CLOSING }
@@ -159,6 +162,16 @@ public final class AgentConnection {
     private long acksReceived;
     private long dropped;
     private long bytesAcked;
+    // Loss episode (numbered from 1): losses declared since the last judgement, which can span several
+    // recovery periods. How many packets it declared lost and how many of those have since proved
+    // delivered by their first copy; any packet proved really lost confirms the episode.
+    private int lossEpisode;
+    private boolean episodeOpen;
+    private int episodeLost;
+    private int episodeSpurious;
+    private int episodeAcked;
+    private boolean episodeTimedOut;
+    private long spuriousRecoveries;
 
     public AgentConnection(AgentConnectionConfig cfg, long nowNs, long seed, AgentEvents events) {
         this.cfg = cfg;
@@ -221,7 +234,7 @@ public final class AgentConnection {
     public Stats stats() {
         return new Stats(packetsSent, dataPacketsSent, retransmissions, fastRetransmits, timeouts, acksReceived,
             dropped, rtt.srttNs(), rtt.rtoNs(), cc == null ? 0 : cc.window(), peerWindow, bytesInFlight,
-            maxBytesInFlight, bytesAcked);
+            maxBytesInFlight, bytesAcked, spuriousRecoveries);
     }
 
     // ---------------------------------------------------------------- application calls
@@ -281,6 +294,8 @@ public final class AgentConnection {
         slot.state = QUEUED;
         slot.timeouts = 0;
         slot.txSeq = 0;
+        slot.lostEpisode = 0;
+        slot.retransmitted = false;
         slot.deadlineNs = Long.MAX_VALUE;
         s.unacked++;
         queuedBytes += length;
@@ -488,7 +503,7 @@ public final class AgentConnection {
                     rttSample = true;
                 }
                 largestAckedTx = Math.max(largestAckedTx, s.txSeq);
-                acked(s, nowNs);
+                acked(s, echo, nowNs);
                 newlyAcked = true;
             }
         }
@@ -509,7 +524,7 @@ public final class AgentConnection {
                         rttSample = true;
                     }
                     largestAckedTx = Math.max(largestAckedTx, s.txSeq);
-                    acked(s, nowNs);
+                    acked(s, echo, nowNs);
                     newlyAcked = true;
                 }
             }
@@ -526,6 +541,16 @@ public final class AgentConnection {
         }
         if (newlyAcked) {
             deadlineDirty = true;
+            if (episodeOpen && episodeAcked == episodeLost) {
+                // Every packet the episode declared lost is acknowledged: undo only if all were spurious.
+                if (episodeSpurious == episodeLost && !episodeTimedOut) {
+                    cc.undo();
+                    spuriousRecoveries++;
+                } else {
+                    cc.confirm();
+                }
+                episodeOpen = false;
+            }
             detectLossByThreshold(largestAckedTx, nowNs);
         }
         persistDeadlineNs = Long.MAX_VALUE;
@@ -539,7 +564,8 @@ public final class AgentConnection {
         }
     }
 
-    private void acked(Slot s, long nowNs) {
+    private void acked(Slot s, long echo, long nowNs) {
+        onAckedAfterLoss(s, echo);
         if (s.state == IN_FLIGHT) {
             // Grow cwnd only while it is (nearly) used (RFC 9002 7.8): a window- or application-limited
             // sender would otherwise inflate it without bound and lose its meaning on the next congestion.
@@ -559,6 +585,29 @@ public final class AgentConnection {
         }
     }
 
+    /**
+     * Eifel-style detection (RFC 3522) of a loss declared by mistake: the packet is acknowledged before its
+     * retransmission went out, or by an ACK whose echoed timestamp is older than that retransmission (so
+     * the first copy got there). Reordering beyond the packet threshold otherwise halves cwnd for nothing;
+     * when every loss of an episode proves spurious, the episode is undone (wire-spec.md 7.3). Not after a
+     * retransmission timeout: a timeout that proves spurious usually means a queue longer than the RTO,
+     * and restoring the window would keep that queue full (found by CongestionSharingTest).
+     */
+    private void onAckedAfterLoss(Slot s, long echo) {
+        if (!episodeOpen || s.lostEpisode != lossEpisode) {
+            return;
+        }
+        s.lostEpisode = 0;
+        episodeAcked++;
+        if (s.state == LOST || (s.retransmitted && echo - s.sentTimeNs < 0)) {
+            episodeSpurious++;
+        } else if (echo == s.sentTimeNs) {
+            episodeOpen = false; // its retransmission is what arrived: the loss was real, the reduction stands
+            cc.confirm();
+        }
+        // Otherwise the ACK echoes a later packet and cannot tell which copy arrived: not spurious.
+    }
+
     private void detectLossByThreshold(long largestAckedTx, long nowNs) {
         if (largestAckedTx <= PACKET_THRESHOLD) {
             return;
@@ -566,17 +615,30 @@ public final class AgentConnection {
         for (long pn = base; pn < sendNext; pn++) {
             Slot s = slots[(int) (pn & MASK)];
             if (s.state == IN_FLIGHT && s.txSeq + PACKET_THRESHOLD <= largestAckedTx) {
-                markLost(s, nowNs);
+                markLost(s, false, nowNs);
                 fastRetransmits++;
             }
         }
     }
 
-    private void markLost(Slot s, long nowNs) {
+    private void markLost(Slot s, boolean byTimeout, long nowNs) {
         s.state = LOST;
         bytesInFlight -= s.payloadLength;
         lostCount++;
         cc.onLost(s.sentTimeNs, nowNs);
+        if (!episodeOpen) {
+            episodeOpen = true;
+            lossEpisode++;
+            episodeLost = 0;
+            episodeSpurious = 0;
+            episodeAcked = 0;
+            episodeTimedOut = false;
+        }
+        episodeTimedOut |= byTimeout;
+        if (s.lostEpisode != lossEpisode) {
+            s.lostEpisode = lossEpisode;
+            episodeLost++;
+        }
         deadlineDirty = true;
     }
 
@@ -677,6 +739,7 @@ public final class AgentConnection {
     }
 
     private int transmit(Slot s, MutableDirectBuffer out, long nowNs) {
+        s.retransmitted |= s.state == LOST;
         out.putBytes(0, s.buffer, 0, s.length);
         out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
         Checksum.seal(out, 0, s.length);
@@ -705,7 +768,7 @@ public final class AgentConnection {
                 s.timeouts++;
                 timeouts++;
                 persistent |= s.timeouts >= PERSISTENT_CONGESTION_TIMEOUTS;
-                markLost(s, nowNs);
+                markLost(s, true, nowNs);
             }
         }
         if (persistent) {

@@ -22,7 +22,7 @@ public record AgentConnectionConfig(String agentId, int maxDatagramSize, long co
 
     public static AgentConnectionConfig defaults(String agentId) {
         return new AgentConnectionConfig(agentId, Wire.DEFAULT_MAX_DATAGRAM, 5000 * MS, 30_000 * MS, 5000 * MS,
-            1 << 20, 100 * MS, 2 * MS, 2000 * MS, MS);
+            1 << 20, 100 * MS, 20 * MS, 2000 * MS, MS);
     }
 
     public AgentConnectionConfig withMaxDatagramSize(int size) {

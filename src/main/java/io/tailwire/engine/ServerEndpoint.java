@@ -469,14 +469,16 @@ public final class ServerEndpoint {
         dataPackets++;
         long pn = data.packetNumber();
         int payload = data.payloadLength();
-        c.echoTimestamp = data.timestamp();
-        c.echoArrivalNs = nowNs;
         long cumBefore = c.tracker.cumulative();
         if (pn < cumBefore || c.tracker.contains(pn)) {
             duplicates++;
             c.ackNow = true; // our ACK was probably lost
             return;
         }
+        // Echo only new packets: a needless retransmission arriving after its first copy must not hide that
+        // the first copy got here (the sender undoes its window reduction on that evidence, wire-spec 7.3).
+        c.echoTimestamp = data.timestamp();
+        c.echoArrivalNs = nowNs;
         // The packet at the cumulative point is taken even over budget: a buffer full of later packets waits
         // for exactly it, and refusing it would deadlock (wire-spec 7.1). It costs at most one extra packet.
         if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || length > c.maxDatagram

@@ -54,4 +54,22 @@ class NewRenoTest {
         cc.onPersistentCongestion(5);
         assertEquals(2 * MPS, cc.window());
     }
+
+    @Test
+    void undoRestoresTheWindowAndThresholdFromBeforeTheRecoveryPeriod() {
+        NewReno cc = new NewReno(MPS);
+        for (int i = 0; i < 30; i++) {
+            cc.onAcked(MPS, 1);
+        }
+        long before = cc.window();
+        cc.onLost(10, 100);
+        cc.onPersistentCongestion(120);
+        assertEquals(2 * MPS, cc.window());
+        cc.undo();
+        assertEquals(before, cc.window());
+        cc.onAcked(MPS, 200);
+        assertEquals(before + MPS, cc.window(), "still in slow start: the threshold was restored too");
+        cc.undo();
+        assertEquals(before + MPS, cc.window(), "a second undo of the same period changes nothing");
+    }
 }
