@@ -1,11 +1,11 @@
 package io.tailwire.bench;
 
+import io.tailwire.agent.AgentCore;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
 import io.tailwire.cli.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
-import io.tailwire.run.UdpAgent;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -23,12 +23,14 @@ import java.util.regex.Pattern;
 
 /**
  * N agents against one server. The server is the real udp-server in its own process (so its heap can be
- * measured alone); the agents are N {@link UdpAgent} runners in this JVM, one thread and one UDP socket
- * each, every one tailing its own file of --bytes-per-agent bytes of log lines written before the clock.
+ * measured alone); the agents are N real {@link AgentCore}s in this JVM driven by one thread
+ * ({@link AgentFleet}), one UDP socket each, every one tailing its own file of --bytes-per-agent bytes
+ * of log lines written before the clock.
  *
  * <p>Reports: aggregate MB/s (all bytes / time from the first agent's start to the last byte visible at
- * the server; output sizes are polled every 20 ms), fairness as min/max of per-agent bytes delivered at
- * the moment the first agent's file is complete, first and last completion times, and server heap per
+ * the server; output sizes are polled every 20 ms), fairness as min/max of per-agent bytes delivered
+ * between the moment every agent's stream is flowing and the moment the first agent's file is complete
+ * (-1 if one completed before all were flowing), first and last completion times, and server heap per
  * idle connection: heap used after a full GC (jcmd GC.run, then GC.heap_info) with all N agents
  * connected and idle, minus the same before any agent connected, divided by N.
  *
@@ -50,7 +52,8 @@ public final class ManyAgents {
         ByteArrayOutputStream logs = new ByteArrayOutputStream();
         Log.redirect(new PrintStream(logs, true));
         Process server = null;
-        List<UdpAgent> agents = new ArrayList<>();
+        List<AgentCore> agents = new ArrayList<>();
+        AgentFleet fleet = null;
         try {
             // Sources: the same log-like content for every agent (the content does not matter for fairness).
             Path src = dir.resolve("src");
@@ -78,12 +81,26 @@ public final class ManyAgents {
             for (int i = 0; i < n; i++) {
                 Path f = src.resolve("a" + i + ".log");
                 outs[i] = dir.resolve("out").resolve("a" + i).resolve(f.toString().substring(1));
-                agents.add(new UdpAgent(new InetSocketAddress("127.0.0.1", port),
+                Log log = new Log("a" + i);
+                agents.add(new AgentCore(
                     AgentConnectionConfig.defaults("a" + i).withMaxDatagramSize(dgram).withSendBufferBytes(sendBuffer),
                     TailerConfig.of(List.of(f.toString())), RealFs.INSTANCE, dir.resolve("state-" + i),
-                    new PollBackoff(200_000, 10_000_000), i, 0, new Log("a" + i)));
+                    new PollBackoff(200_000, 10_000_000), i, new AgentCore.Listener() {
+                        @Override
+                        public void info(String message) {
+                            log.info(message);
+                        }
+
+                        @Override
+                        public void warn(String message) {
+                            log.warn(message);
+                        }
+                    }));
             }
+            fleet = new AgentFleet(agents, new InetSocketAddress("127.0.0.1", port));
             double fairness = -1;
+            long allStreaming = -1;
+            long[] atAllStreaming = new long[n];
             long firstDone = -1;
             long lastDone = -1;
             long deadline = t0 + TimeUnit.SECONDS.toNanos(timeoutS);
@@ -96,18 +113,25 @@ public final class ManyAgents {
                 long min = Long.MAX_VALUE;
                 long max = 0;
                 long total = 0;
+                int streaming = 0;
                 for (int i = 0; i < n; i++) {
                     if (size[i] < per) {
                         size[i] = Files.exists(outs[i]) ? Files.size(outs[i]) : 0;
                     }
                     done += size[i] >= per ? 1 : 0;
-                    min = Math.min(min, size[i]);
-                    max = Math.max(max, size[i]);
+                    streaming += size[i] > 0 ? 1 : 0;
+                    min = Math.min(min, size[i] - atAllStreaming[i]);
+                    max = Math.max(max, size[i] - atAllStreaming[i]);
                     total += size[i];
+                }
+                if (allStreaming < 0 && streaming == n && done == 0) {
+                    // Shares count from here: before, agents differ by when their stream open was answered.
+                    allStreaming = now - t0;
+                    System.arraycopy(size, 0, atAllStreaming, 0, n);
                 }
                 if (done > 0 && firstDone < 0) {
                     firstDone = now - t0;
-                    fairness = (double) min / max;
+                    fairness = allStreaming < 0 ? -1 : (double) min / max;
                 }
                 if (now - lastReport > 5_000_000_000L) {
                     System.err.printf("  ... %d agents: %d complete, %d of %d MiB%n", n, done, total >> 20,
@@ -119,22 +143,26 @@ public final class ManyAgents {
                 }
             }
             boolean complete = done == n;
+            if (fleet.failure() != null) {
+                throw new IllegalStateException("agent loop failed", fleet.failure());
+            }
             // Idle but connected: let the last ACKs settle, then measure the server's heap.
             Thread.sleep(1000);
             long heapN = heapUsedAfterGc(server.pid());
             double perConn = (double) (heapN - heap0) / n;
             double secs = (complete ? lastDone : System.nanoTime() - t0) / 1e9;
             double mbps = (double) n * per / secs / 1e6;
-            System.out.printf("%d agents x %d bytes, datagram %d: %s in %.2f s, %.1f MB/s aggregate; first complete "
-                    + "at %.2f s, when min/max per-agent bytes = %.2f; server heap %d -> %d KiB after GC, %.0f B "
-                    + "per idle connection%n", n, per, dgram, complete ? "all complete" : done + " complete", secs,
-                mbps, firstDone / 1e9, fairness, heap0 >> 10, heapN >> 10, perConn);
-            System.out.printf("RESULT many-agents n=%d MBps=%.1f fairness=%.2f first_s=%.2f last_s=%.2f "
-                    + "heap_per_conn_B=%.0f complete=%s%n", n, mbps, fairness, firstDone / 1e9, secs, perConn,
-                complete ? "yes" : done + "/" + n);
+            System.out.printf("%d agents x %d bytes, datagram %d: %s in %.2f s, %.1f MB/s aggregate; all streaming "
+                    + "at %.2f s; first complete at %.2f s; min/max of per-agent bytes delivered in between = %.2f; "
+                    + "server heap %d -> %d KiB after GC, %.0f B per idle connection%n", n, per, dgram,
+                complete ? "all complete" : done + " complete", secs, mbps, allStreaming / 1e9, firstDone / 1e9,
+                fairness, heap0 >> 10, heapN >> 10, perConn);
+            System.out.printf("RESULT many-agents n=%d MBps=%.1f fairness=%.2f streaming_s=%.2f first_s=%.2f last_s=%.2f "
+                    + "heap_per_conn_B=%.0f complete=%s%n", n, mbps, fairness, allStreaming / 1e9, firstDone / 1e9, secs,
+                perConn, complete ? "yes" : done + "/" + n);
         } finally {
-            for (UdpAgent ag : agents) {
-                ag.kill();
+            if (fleet != null) {
+                fleet.close();
             }
             if (server != null) {
                 server.destroy();
