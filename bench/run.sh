@@ -31,9 +31,11 @@ val() { sed -n "s/.*RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | tail -1; }
 row() { ROWS+=("$(printf '%-34s %12s %14s %s' "$1" "$2" "$3" "$4")"); }
 
 if [ "$MODE" = quick ]; then
-  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=1200000    # ~250 MB of log lines
+  # Clean runs on ~1 GiB (on less, JVM start-up and JIT warm-up on 2 cores are most of the clock: 250 MB
+  # gave 60 MB/s where 1 GiB gives ~120); the slow loss runs on ~250 MB, beside a clean run of the same.
+  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=5100000; LOSS_LINES=1200000
 else
-  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000 # ~1 GiB
+  UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000; LOSS_LINES=5100000 # ~1 GiB
 fi
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== load average: $LOAD_START on $(nproc) cores" >&2
@@ -41,13 +43,18 @@ echo "== load average: $LOAD_START on $(nproc) cores" >&2
 # Realistic log lines (loggen, 100-300 bytes each), generated once before any clock starts and kept
 # under bench/target/data so repeated runs reuse them.
 DATA_DIR="$BENCH/target/data"
-DATA="$DATA_DIR/lines-$E2E_LINES.log"
-if [ ! -s "$DATA" ]; then
-  mkdir -p "$DATA_DIR"
-  echo "== generating $E2E_LINES log lines into $DATA" >&2
-  "$ROOT/bin/loggen" --rate 0 --count "$E2E_LINES" --seed 1 --out "$DATA.tmp" --quiet >&2
-  mv "$DATA.tmp" "$DATA"
-fi
+dataset() { # lines -> path of a file of that many loggen lines (seed 1), generated once
+  local f="$DATA_DIR/lines-$1.log"
+  if [ ! -s "$f" ]; then
+    mkdir -p "$DATA_DIR"
+    echo "== generating $1 log lines into $f" >&2
+    "$ROOT/bin/loggen" --rate 0 --count "$1" --seed 1 --out "$f.tmp" --quiet >&2
+    mv "$f.tmp" "$f"
+  fi
+  echo "$f"
+}
+DATA="$(dataset "$E2E_LINES")"
+LOSS_DATA="$(dataset "$LOSS_LINES")"
 DATA_BYTES=$(stat -c %s "$DATA")
 
 # --- baselines -----------------------------------------------------------------------------------------
@@ -79,22 +86,30 @@ fi
 # Real udp-agent -> udp-server processes on loopback, optionally through udp-chaos (bench/e2e.sh says
 # exactly what is timed). Raw UDP of the same datagram size ran just above, in the same run.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-e2e() { # name dgram loss reorder [server args] [agent args]
+e2e() { # name file dgram loss reorder [server args] [agent args]
   local f="$OUT/e2e-$1"
-  echo "== tailwire e2e $1: $((DATA_BYTES >> 20)) MiB, datagram $2, loss $3, reorder $4 ${5:-} ${6:-}" >&2
-  if SERVER_ARGS="${5:-}" AGENT_ARGS="${6:-}" bash "$BENCH/e2e.sh" "$DATA" "$2" "$3" "$4" | tee "$f" >&2; then :
+  echo "== tailwire e2e $1: $(($(stat -c %s "$2") >> 20)) MiB, datagram $3, loss $4, reorder $5 ${6:-} ${7:-}" >&2
+  if SERVER_ARGS="${6:-}" AGENT_ARGS="${7:-}" bash "$BENCH/e2e.sh" "$2" "$3" "$4" "$5" | tee "$f" >&2; then :
   else echo "RESULT failed MBps=0" >>"$f"; fi
 }
 E2E_NOTE="cpu s/GB agent/server"
-e2e clean-1472 1472 0 0
-e2e clean-65507 65507 0 0
-# The same clean run with 64 MiB of connection and send buffer instead of 4 MiB: shows how much of the
-# clean figure is the durable window (buffer / (fsync latency + RTT)) rather than packet handling.
-e2e buf64m-1472 1472 0 0 "--connection-buffer 67108864" "--send-buffer 67108864"
-e2e loss1-1472 1472 0.01 0.01
-e2e loss5-1472 1472 0.05 0.05
-CLEAN=$(val "$OUT/e2e-clean-1472" MBps)
-for r in clean-1472 clean-65507 buf64m-1472 loss1-1472 loss5-1472; do
+E2E_RUNS="clean-1472 clean-65507"
+e2e clean-1472 "$DATA" 1472 0 0
+e2e clean-65507 "$DATA" 65507 0 0
+if [ "$MODE" = full ]; then
+  # The same clean run with 64 MiB of connection and send buffer instead of 4 MiB: how much of the clean
+  # figure is the durable window (buffer / (fsync latency + RTT)) rather than packet handling.
+  e2e buf64m-1472 "$DATA" 1472 0 0 "--connection-buffer 67108864" "--send-buffer 67108864"
+  E2E_RUNS="$E2E_RUNS buf64m-1472"
+  CLEAN=$(val "$OUT/e2e-clean-1472" MBps)
+else
+  e2e lossbase-1472 "$LOSS_DATA" 1472 0 0
+  E2E_RUNS="$E2E_RUNS lossbase-1472"
+  CLEAN=$(val "$OUT/e2e-lossbase-1472" MBps)
+fi
+e2e loss1-1472 "$LOSS_DATA" 1472 0.01 0.01
+e2e loss5-1472 "$LOSS_DATA" 1472 0.05 0.05
+for r in $E2E_RUNS loss1-1472 loss5-1472; do
   f="$OUT/e2e-$r"; d=${r##*-}
   raw=$(val "$OUT/udp-$d" recv_MBps)
   note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
@@ -124,8 +139,9 @@ many() { # n bytes-per-agent label
   echo "== $1 agents x $2 bytes ($3)" >&2
   "${JAVA[@]}" io.tailwire.bench.ManyAgents --agents "$1" --bytes-per-agent "$2" --timeout 600 | tee "$f" >&2 \
     || echo "RESULT failed complete=no" >"$f"
-  MANY_ROWS+=("$(printf '%-7s %-14s %9s %9s %9s %9s %12s %s' "$1" "$3" "$(val "$f" MBps)" "$(val "$f" fairness)" \
-    "$(val "$f" first_s)" "$(val "$f" last_s)" "$(val "$f" heap_per_conn_B)" "$(val "$f" complete)")")
+  MANY_ROWS+=("$(printf '%-7s %-14s %9s %9s %11s %9s %9s %12s %s' "$1" "$3" "$(val "$f" MBps)" "$(val "$f" fairness)" \
+    "$(val "$f" streaming_s)" "$(val "$f" first_s)" "$(val "$f" last_s)" "$(val "$f" heap_per_conn_B)" \
+    "$(val "$f" complete)")")
 }
 for n in $MANY_NS; do many "$n" $((MANY_TOTAL / n)) "transfer"; done
 last_n=${MANY_NS##* }
@@ -149,9 +165,10 @@ echo "append -> visible (vis) / durable (dur) latency, microseconds, from intend
 printf '%-8s %-8s %9s %9s %9s %9s %9s\n' "lines/s" "what" p50 p90 p99 p99.9 max
 printf '%s\n' "${LAT_ROWS[@]}"
 echo
-echo "many agents: aggregate MB/s, fairness = min/max per-agent bytes when the first agent completes,"
-echo "first/last completion (s), server heap per connection after GC (B), all complete"
-printf '%-7s %-14s %9s %9s %9s %9s %12s %s\n' agents mode MB/s fairness first_s last_s heap/conn complete
+echo "many agents (one load-generating thread): aggregate MB/s, fairness = min/max of per-agent bytes from"
+echo "all streams flowing (streaming_s) to the first completion, first/last completion (s), server heap per"
+echo "connection after GC (B), all complete"
+printf '%-7s %-14s %9s %9s %11s %9s %9s %12s %s\n' agents mode MB/s fairness streaming_s first_s last_s heap/conn complete
 printf '%s\n' "${MANY_ROWS[@]}"
 if [ -n "${JMH_TABLE:-}" ]; then
   echo
