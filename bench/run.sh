@@ -125,6 +125,9 @@ for rate in $LAT_RATES; do
   echo "== latency at $rate lines/s, $LAT_SECS s" >&2
   "${JAVA[@]}" io.tailwire.bench.LatencyBench --rate "$rate" --seconds "$LAT_SECS" --warmup 3 | tee "$f" >&2 \
     || echo "RESULT failed" >"$f"
+  # The writer thread's own lag: the machine's scheduling floor under the other two rows (p90, p99.9: -).
+  LAT_ROWS+=("$(printf '%-8s %-8s %9s %9s %9s %9s %9s' "$rate" "written" "$(val "$f" wr_p50_us)" - \
+    "$(val "$f" wr_p99_us)" - "$(val "$f" wr_max_us)")")
   for k in vis dur; do
     LAT_ROWS+=("$(printf '%-8s %-8s %9s %9s %9s %9s %9s' "$rate" "$k" "$(val "$f" ${k}_p50_us)" "$(val "$f" ${k}_p90_us)" \
       "$(val "$f" ${k}_p99_us)" "$(val "$f" ${k}_p999_us)" "$(val "$f" ${k}_max_us)")")
