@@ -4,8 +4,8 @@ package io.tailwire.engine;
  * NewReno congestion window as in RFC 9002 section 7 (wire-spec.md 7.3): slow start from 10 MPS,
  * congestion avoidance after the first loss, halving at most once per recovery period (the period ends
  * when a packet sent after it began is acknowledged), and reset to 2 MPS on persistent congestion.
- * A recovery period whose losses all prove spurious is undone ({@link #undo}, RFC 4015's response):
- * the window goes back to what it was before the period began.
+ * Reductions whose losses all prove spurious are undone ({@link #undo}, RFC 4015's response): the window
+ * goes back to what it was before them.
  */
 public final class NewReno {
     private final long mps;
@@ -59,11 +59,7 @@ public final class NewReno {
         if (inRecovery(sentTimeNs)) {
             return; // once per recovery period
         }
-        if (priorCwnd < 0) {
-            // Periods that follow one another before the first is judged (undo or confirm) share its prior.
-            priorCwnd = cwnd;
-            priorSsthresh = ssthresh;
-        }
+        rememberPrior();
         recoveryStartNs = nowNs;
         cwnd = Math.max(minWindow, cwnd / 2);
         ssthresh = cwnd;
@@ -72,26 +68,31 @@ public final class NewReno {
 
     /** Loss spanning several RTOs: collapse to the minimum window. */
     public void onPersistentCongestion(long nowNs) {
-        if (priorCwnd < 0) {
-            priorCwnd = cwnd;
-            priorSsthresh = ssthresh;
-        }
+        rememberPrior();
         recoveryStartNs = nowNs;
         cwnd = minWindow;
         ssthresh = Math.max(ssthresh == Long.MAX_VALUE ? minWindow : ssthresh, minWindow);
         avoidanceCredit = 0;
     }
 
-    /**
-     * Every packet the recovery periods since the last judgement declared lost was delivered after all (its first copy was
-     * acknowledged): the reduction was a mistake (a scheduling stall or reordering, not congestion), so the
-     * window returns to its value before the period. Growth resumes for packets sent from now on.
-     */
+    /** Periods that follow one another before the first is judged (undo or confirm) share its prior. */
+    private void rememberPrior() {
+        if (priorCwnd < 0) {
+            priorCwnd = cwnd;
+            priorSsthresh = ssthresh;
+        }
+    }
+
     /** The losses were real: nothing to undo any more. */
     public void confirm() {
         priorCwnd = -1;
     }
 
+    /**
+     * Every packet declared lost since the last judgement was delivered after all (its first copy was
+     * acknowledged): the reductions were a mistake (reordering, not congestion), so the window returns to
+     * its value before them. Growth resumes for packets sent from now on.
+     */
     public void undo() {
         if (priorCwnd < 0) {
             return;

@@ -695,6 +695,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         /** Appended bytes not yet written, [written, written + stagedBytes); see {@link #flush()}. */
         ByteBuffer stage;
         int stagedBytes;
+        /** In {@code staged}, the list {@link #flush()} works through. */
+        boolean listed;
         // Writer thread only.
         boolean forceFailing;
 
@@ -761,20 +763,21 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 return true;
             }
             int n = (int) (length - skip);
-            if (s.writeFailing && !flushStage(s)) {
+            if (s.writeFailing && !writeStage(s)) {
                 return false; // storage refuses: take nothing more until what is staged is written
             }
             if (s.stage == null) {
                 s.stage = takeStage();
             }
-            if (s.stage != null && s.stagedBytes + n > s.stage.capacity() && !flushStage(s)) {
+            if (s.stage != null && s.stagedBytes + n > s.stage.capacity() && !writeStage(s)) {
                 return false;
             }
             if (s.stage == null || n > s.stage.capacity()) {
                 return writeThrough(s, src, index + (int) skip, n);
             }
             src.getBytes(index + (int) skip, s.stage, s.stagedBytes, n);
-            if (s.stagedBytes == 0) {
+            if (!s.listed) {
+                s.listed = true;
                 staged.add(s);
             }
             s.stagedBytes += n;
@@ -813,6 +816,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         for (int i = 0; i < staged.size(); ) {
             PathState s = staged.get(i);
             if (flushStage(s)) {
+                s.listed = false;
                 staged.remove(i);
             } else {
                 all = false;
@@ -822,22 +826,31 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         return all;
     }
 
+    /** Writes what {@code s} has gathered and returns its stage buffer to the pool. */
     private boolean flushStage(PathState s) {
         if (s.stage == null) {
             return true;
         }
-        if (s.stagedBytes > 0) {
-            s.stage.limit(s.stagedBytes).position(0);
-            if (!write(s, s.stage)) {
-                s.stage.clear();
-                return false;
-            }
-            s.stage.clear();
-            s.stagedBytes = 0;
+        if (!writeStage(s)) {
+            return false;
         }
         freeStages.push(s.stage);
         s.stage = null;
         return true;
+    }
+
+    /** Writes what {@code s} has gathered, keeping its stage buffer. */
+    private boolean writeStage(PathState s) {
+        if (s.stage == null || s.stagedBytes == 0) {
+            return true;
+        }
+        s.stage.limit(s.stagedBytes).position(0);
+        boolean ok = write(s, s.stage);
+        s.stage.clear();
+        if (ok) {
+            s.stagedBytes = 0;
+        }
+        return ok;
     }
 
     private ByteBuffer takeStage() {
