@@ -99,6 +99,8 @@ public final class ServerEndpoint {
 
         final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
         final HashMap<Integer, Long> recentlyClosed = new HashMap<>();
+        /** Streams whose STREAM_OPEN waits for this turn's batch of store opens. */
+        final org.agrona.collections.IntHashSet openingIds = new org.agrona.collections.IntHashSet();
         final ArrayDeque<Integer> recentlyClosedOrder = new ArrayDeque<>();
         int pendingCloses;
 
@@ -178,6 +180,9 @@ public final class ServerEndpoint {
     private long lastNowNs;
     /** Appends since the store's last flush; or when a failed flush is retried. */
     private boolean storeUnflushed;
+    /** STREAM_OPENs received this turn; opened together at the start of the next poll (openAll). */
+    private final ArrayList<Conn> openConns = new ArrayList<>();
+    private final ArrayList<StreamStore.OpenRequest> openRequests = new ArrayList<>();
     private long storeRetryNs = Long.MAX_VALUE;
     private long bytesReceived;
     private long lossReportedBytes;
@@ -624,17 +629,47 @@ public final class ServerEndpoint {
             dropped++; // a late copy of the open of a stream already closed here: it must not reopen it
             return;
         }
-        if (c.streams.size() >= cfg.maxStreamsPerConnection()) {
+        if (c.openingIds.contains(sid)) {
+            return; // a copy of an open already queued: its reply comes with the batch
+        }
+        if (c.streams.size() + c.openingIds.size() >= cfg.maxStreamsPerConnection()) {
             queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
                 .setStatus(StreamStatus.TOO_MANY_STREAMS).setMessage("stream table full").build());
             return;
         }
-        StreamStore.OpenResult r = store.open(c.agentId, open);
+        // Opened with the others of this turn: a store can then make their metadata durable together.
+        c.openingIds.add(sid);
+        openConns.add(c);
+        openRequests.add(new StreamStore.OpenRequest(c.agentId, open));
+    }
+
+    /** Opens every stream requested since the last poll, in one call to the store, and answers each. */
+    private void openPending() {
+        java.util.List<StreamStore.OpenResult> results = store.openAll(openRequests);
+        for (int i = 0; i < openRequests.size(); i++) {
+            Conn c = openConns.get(i);
+            StreamStore.OpenResult r = results.get(i);
+            StreamOpen open = openRequests.get(i).request();
+            c.openingIds.remove(open.getStreamId());
+            if (byId.get(c.id) != c) {
+                if (r.stream() != null) {
+                    r.stream().release(); // the connection closed meanwhile
+                }
+                continue;
+            }
+            answerOpen(c, open, r);
+        }
+        openConns.clear();
+        openRequests.clear();
+    }
+
+    private void answerOpen(Conn c, StreamOpen open, StreamStore.OpenResult r) {
+        int sid = open.getStreamId();
         StoredStream st = r.status() == StreamStatus.OK ? r.stream() : null;
         StreamReply reply = StreamReply.newBuilder().setStreamId(sid).setStatus(r.status())
             .setResumeOffset(r.resumeOffset()).setGeneration(r.generation())
             .setMessage(r.message() == null ? "" : r.message()).build();
-        s = new ServerStream(sid, open.getPath(), r.generation(), st, reply);
+        ServerStream s = new ServerStream(sid, open.getPath(), r.generation(), st, reply);
         if (st != null) {
             s.reportedDurable = st.durable();
             c.undurableBytes += Math.max(0, st.held() - st.durable());
@@ -738,6 +773,9 @@ public final class ServerEndpoint {
         if (storeUnflushed || (storeRetryNs != Long.MAX_VALUE && nowNs - storeRetryNs >= 0)) {
             storeUnflushed = false;
             storeRetryNs = store.flush() ? Long.MAX_VALUE : nowNs + cfg.appendRetryNs();
+        }
+        if (!openRequests.isEmpty()) {
+            openPending();
         }
         if (rescanActive || nowNs - nextActiveScanNs >= 0) {
             scanActive(nowNs);
@@ -881,7 +919,7 @@ public final class ServerEndpoint {
 
     /** When {@link #poll} should next be called; a value at or before now means now. */
     public long nextDeadline() {
-        if (!replies.isEmpty() || durableAdvanced || storeUnflushed) {
+        if (!replies.isEmpty() || durableAdvanced || storeUnflushed || !openRequests.isEmpty()) {
             return Long.MIN_VALUE;
         }
         long d = storeRetryNs;

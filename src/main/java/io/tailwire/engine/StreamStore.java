@@ -22,6 +22,23 @@ public interface StreamStore {
         return true;
     }
 
+    /**
+     * Opens several streams, results in request order. A store may do their I/O together (several paths
+     * at once, one round of forces); each result must be what {@link #open} would have answered, durable
+     * before this returns. Requests for the same path are answered in order. Default: one by one.
+     */
+    default java.util.List<OpenResult> openAll(java.util.List<OpenRequest> requests) {
+        java.util.List<OpenResult> results = new java.util.ArrayList<>(requests.size());
+        for (OpenRequest r : requests) {
+            results.add(open(r.agentId(), r.request()));
+        }
+        return results;
+    }
+
+    /** One STREAM_OPEN of an agent, for {@link #openAll}. */
+    record OpenRequest(String agentId, StreamOpen request) {
+    }
+
     /** The result of {@link #open}. {@code stream} is null unless status is OK. */
     record OpenResult(io.tailwire.proto.StreamStatus status, long resumeOffset, long generation, String message,
                       StoredStream stream) {

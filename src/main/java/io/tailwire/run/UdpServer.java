@@ -24,6 +24,8 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.locks.LockSupport;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -32,6 +34,16 @@ import org.agrona.concurrent.UnsafeBuffer;
  * writer thread. bin/udp-server runs one; integration tests run several in one JVM.
  */
 public final class UdpServer implements AutoCloseable {
+    /**
+     * Opens a turn's new output paths and forces a group commit's files in parallel (OutputStore.parallelIo).
+     * 8: enough concurrent forces for the file system to commit them together; they mostly wait on the disk.
+     */
+    private final ExecutorService io = Executors.newFixedThreadPool(IO_THREADS, r -> {
+        Thread t = new Thread(r, "tailwire-io");
+        t.setDaemon(true);
+        return t;
+    });
+    static final int IO_THREADS = 8;
     private final Log log;
     private final OutputStore store;
     private final ServerEndpoint endpoint;
@@ -71,6 +83,7 @@ public final class UdpServer implements AutoCloseable {
         this.throttle = throttle;
         this.memoryBudget = memoryBudgetBytes;
         this.store = new OutputStore(fs, out, storeCfg, log::warn);
+        store.parallelIo(io);
         byte[] secret = new byte[32];
         SecureRandom rnd = new SecureRandom();
         rnd.nextBytes(secret);
@@ -290,6 +303,7 @@ public final class UdpServer implements AutoCloseable {
         stopThreads();
         store.syncDirty();
         store.close();
+        io.shutdown();
         closeChannel();
         log.info("stopped; all received data is durable");
     }
@@ -301,6 +315,7 @@ public final class UdpServer implements AutoCloseable {
     public void kill() {
         closeAdmin();
         stopThreads();
+        io.shutdownNow();
         closeChannel();
     }
 
