@@ -26,7 +26,20 @@ public final class PollBackoff {
 
     /** Delay before the next scan, given whether the last one (or a read) found anything. */
     public long next(boolean changed) {
-        current = changed ? min : Math.min(max, current * 2);
+        if (changed) {
+            quiet = 0;
+            current = min;
+        } else if (++quiet > STAY_AT_MIN) {
+            current = Math.min(max, current * 2);
+        }
         return current;
     }
+
+    /**
+     * Scans that may find nothing before the interval starts to grow: a writer that pauses for a moment
+     * (a busy host deschedules it for milliseconds) must not find the agent backed off to several ms when
+     * it resumes. 8 scans: 1.6 ms at the 200 µs default.
+     */
+    static final int STAY_AT_MIN = 8;
+    private int quiet;
 }

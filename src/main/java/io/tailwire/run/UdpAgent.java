@@ -88,7 +88,7 @@ public final class UdpAgent {
         long lastBehind = lastStatus;
         boolean wasBehind = false;
         boolean unreachableLogged = false;
-        try (Waiter idle = new Waiter(channel, 500_000)) {
+        try (Waiter idle = new Waiter(channel, 500_000, Waiter.SHORT_WAIT_TURNS)) {
             waiter = idle;
             while (!core.isClosed() && !killed) {
                 long now = System.nanoTime();

@@ -187,7 +187,7 @@ public final class UdpServer implements AutoCloseable {
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
         long nextPublish = System.nanoTime();
-        try (Waiter idle = new Waiter(channel, 1_000_000)) {
+        try (Waiter idle = new Waiter(channel, 1_000_000, Waiter.SPINS + Waiter.YIELDS)) {
             waiter = idle;
             while (running.get()) {
                 long now = System.nanoTime();
