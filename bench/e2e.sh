@@ -4,6 +4,7 @@
 #
 #   bench/e2e.sh SRC_FILE DATAGRAM_BYTES [LOSS REORDER]     e.g. bench/e2e.sh /tmp/src.log 1472 0.01 0.01
 #   SERVER_ARGS / AGENT_ARGS: extra flags for udp-server / udp-agent (e.g. --connection-buffer, --send-buffer).
+#   VIA_PROXY=1: go through udp-chaos even without loss or reordering (what the proxy hop itself costs).
 #
 # What is measured (prints one "RESULT tailwire-e2e ..." line at the end):
 #   t0        just before the agent process is started (JVM start-up is inside the clock);
@@ -44,7 +45,7 @@ SPORT=$(freeport)
 SP=$!; PIDS+=("$SP")
 for _ in $(seq 200); do grep -q listening "$W/server.log" && break; sleep 0.05; done
 TARGET=$SPORT
-if [ "$LOSS" != 0 ] || [ "$REORDER" != 0 ]; then
+if [ "$LOSS" != 0 ] || [ "$REORDER" != 0 ] || [ -n "${VIA_PROXY:-}" ]; then
   TARGET=$(freeport)
   "$BIN/udp-chaos" --listen "127.0.0.1:$TARGET" --upstream "127.0.0.1:$SPORT" --seed 1 --loss "$LOSS" \
     --reorder "$REORDER" >"$W/chaos.log" 2>&1 &

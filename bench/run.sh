@@ -86,7 +86,7 @@ fi
 # Real udp-agent -> udp-server processes on loopback, optionally through udp-chaos (bench/e2e.sh says
 # exactly what is timed). Raw UDP of the same datagram size ran just above, in the same run.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-e2e() { # name file dgram loss reorder [server args] [agent args]
+e2e() { # name file dgram loss reorder [server args] [agent args]; VIA_PROXY=1 in the environment: via udp-chaos
   local f="$OUT/e2e-$1"
   echo "== tailwire e2e $1: $(($(stat -c %s "$2") >> 20)) MiB, datagram $3, loss $4, reorder $5 ${6:-} ${7:-}" >&2
   if SERVER_ARGS="${6:-}" AGENT_ARGS="${7:-}" bash "$BENCH/e2e.sh" "$2" "$3" "$4" "$5" | tee "$f" >&2; then :
@@ -107,13 +107,17 @@ else
   E2E_RUNS="$E2E_RUNS lossbase-1472"
   CLEAN=$(val "$OUT/e2e-lossbase-1472" MBps)
 fi
+# Lossless but through udp-chaos: the proxy's own cost (one more process receiving and sending every datagram
+# on the same 2 cores), the ceiling of the loss runs below whatever the protocol does.
+VIA_PROXY=1 e2e proxy0-1472 "$LOSS_DATA" 1472 0 0
 e2e loss1-1472 "$LOSS_DATA" 1472 0.01 0.01
 e2e loss5-1472 "$LOSS_DATA" 1472 0.05 0.05
-for r in $E2E_RUNS loss1-1472 loss5-1472; do
+for r in $E2E_RUNS proxy0-1472 loss1-1472 loss5-1472; do
   f="$OUT/e2e-$r"; d=${r##*-}
   raw=$(val "$OUT/udp-$d" recv_MBps)
   note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
-  case $r in loss*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
+  case $r in loss*|proxy*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
+  case $r in loss*) note="$note; /proxy0 $(ratio "$(val "$f" MBps)" "$(val "$OUT/e2e-proxy0-1472" MBps)")" ;; esac
   row "tailwire e2e $r" "$(val "$f" MBps)" "-" "$note"
 done
 
