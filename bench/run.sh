@@ -117,7 +117,7 @@ for r in $E2E_RUNS proxy0-1472 loss1-1472 loss5-1472; do
   raw=$(val "$OUT/udp-$d" recv_MBps)
   note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
   case $r in loss*|proxy*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
-  case $r in loss*) note="$note; /proxy0 $(ratio "$(val "$f" MBps)" "$(val "$OUT/e2e-proxy0-1472" MBps)")" ;; esac
+  case $r in loss[0-9]*) note="$note; /proxy0 $(ratio "$(val "$f" MBps)" "$(val "$OUT/e2e-proxy0-1472" MBps)")" ;; esac
   row "tailwire e2e $r" "$(val "$f" MBps)" "-" "$note"
 done
 

@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  */
 public final class ManyAgents {
     private static final String USAGE = "ManyAgents --agents 10 [--bytes-per-agent 4m] [--dgram 1472] "
-        + "[--send-buffer 256k] [--timeout 300]";
+        + "[--send-buffer 256k] [--timeout 300] [--memory-budget 256m]";
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE);
@@ -48,6 +48,7 @@ public final class ManyAgents {
         int dgram = (int) a.size("dgram", "1472");
         long sendBuffer = a.size("send-buffer", "256k");
         long timeoutS = a.size("timeout", "300");
+        long memoryBudget = a.size("memory-budget", "256m"); // the server's default
         Path dir = Files.createTempDirectory("tw-many");
         // The agents' state files (each saved with fsyncs before its first byte leaves) go to tmpfs when there
         // is one: 1000 agents on 1000 hosts save in parallel, one load-generating thread would save them one
@@ -77,7 +78,8 @@ public final class ManyAgents {
                 .toURI()).toString();
             server = new ProcessBuilder("java", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", jar,
                 "io.tailwire.cli.ServerMain", "--listen", "127.0.0.1:" + port, "--out", dir.resolve("out").toString(),
-                "--max-connections", String.valueOf(Math.max(n, 10)))
+                "--max-connections", String.valueOf(Math.max(n, 10)), "--memory-budget",
+                String.valueOf(memoryBudget))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile()).start();
             waitFor(() -> Files.readString(dir.resolve("server.log")).contains("listening"), 30);
             long heap0 = heapUsedAfterGc(server.pid());
