@@ -145,7 +145,7 @@ public final class ServerEndpoint {
         }
 
         long window(long nowNs) {
-            long w = bufferWindow();
+            long w = Math.min(bufferWindow(), socketShare(maxPayload()));
             return w == 0 ? 0 : Math.max(0, limiter.window(agentId, w, maxPayload(), nowNs));
         }
     }
@@ -174,6 +174,9 @@ public final class ServerEndpoint {
     private boolean durableAdvanced;
     private WindowLimiter limiter = WindowLimiter.NONE;
     private long memoryBudgetBytes = Long.MAX_VALUE;
+    private long socketBudgetBytes = Long.MAX_VALUE;
+    /** Active connections plus those connected in the last second: a herd's newcomers send before they count as active. */
+    private int socketSharers = 1;
     private int activeConnections = 1;
     private long nextActiveScanNs;
     private boolean rescanActive = true;
@@ -224,6 +227,23 @@ public final class ServerEndpoint {
      * One memory budget for all connections' receive buffers (reorder buffer plus written-but-not-durable
      * bytes): each active connection's window comes from at most budget / active connections.
      */
+    /**
+     * The receive socket's buffer in payload bytes (wire-spec.md 7.1). All active connections' windows
+     * together stay within it (each gets at least one datagram), so a herd of agents cannot overflow the
+     * socket, where UDP would drop datagrams silently: 1000 agents starting at once lost 33,000 datagrams
+     * there and some stalled for seconds in retransmission back-off.
+     */
+    public void setSocketBudget(long bytes) {
+        this.socketBudgetBytes = Math.max(1, bytes);
+    }
+
+    private long socketShare(long maxPayload) {
+        if (socketBudgetBytes == Long.MAX_VALUE) {
+            return Long.MAX_VALUE;
+        }
+        return Math.max(maxPayload, socketBudgetBytes / socketSharers);
+    }
+
     public void setMemoryBudget(long bytes) {
         if (bytes < cfg.maxDatagramSize()) {
             throw new IllegalArgumentException("memory budget below one datagram: " + bytes);
@@ -442,6 +462,7 @@ public final class ServerEndpoint {
         byId.put(id, c);
         byAgent.put(agentId, c);
         conns.add(c);
+        rescanActive = true; // a newcomer shares the socket budget at once
         queueRaw(from, welcome);
         welcomesSent++;
         events.onConnected(agentId, from, id);
@@ -450,13 +471,18 @@ public final class ServerEndpoint {
     /** Counts the connections that sent DATA within {@link #ACTIVE_NS}: they share the memory budget. */
     private void scanActive(long nowNs) {
         int n = 0;
+        int starting = 0;
         for (int k = 0; k < conns.size(); k++) {
-            long t = conns.get(k).lastDataNs;
+            Conn c = conns.get(k);
+            long t = c.lastDataNs;
             if (t != Long.MIN_VALUE && nowNs - t < ACTIVE_NS) {
                 n++;
+            } else if (nowNs - c.connectedAtNs < ACTIVE_NS) {
+                starting++;
             }
         }
         activeConnections = Math.max(1, n);
+        socketSharers = Math.max(1, n + starting);
         nextActiveScanNs = nowNs + ACTIVE_SCAN_NS;
         rescanActive = false;
     }
@@ -465,6 +491,12 @@ public final class ServerEndpoint {
     private int initialWindow(String agentId, int agreedDatagram, long nowNs) {
         long shareForNew = Math.min(cfg.connectionBudgetBytes(), memoryBudgetBytes / (activeConnections + 1L));
         long w = Math.min(cfg.initialWindow(), shareForNew);
+        if (socketBudgetBytes != Long.MAX_VALUE) {
+            // Shared with the connections that joined in the last second too: the newcomers of a herd all
+            // start at once, before any of them counts as active.
+            long mps = agreedDatagram - Wire.DATA_HEADER_LENGTH;
+            w = Math.min(w, Math.max(mps, socketBudgetBytes / (socketSharers + 1L)));
+        }
         w = limiter.window(agentId, w, agreedDatagram - Wire.DATA_HEADER_LENGTH, nowNs);
         return (int) Math.max(0, Math.min(Integer.MAX_VALUE, w));
     }

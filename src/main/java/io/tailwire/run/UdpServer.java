@@ -107,6 +107,9 @@ public final class UdpServer implements AutoCloseable {
         }
         this.channel = ch;
         this.bound = (InetSocketAddress) ch.getLocalAddress();
+        // What the kernel granted (Linux reports twice the bytes asked, capped by net.core.rmem_max, counting
+        // its per-datagram overhead): about half of it is payload at 1472-byte datagrams.
+        endpoint.setSocketBudget(ch.getOption(StandardSocketOptions.SO_RCVBUF) / 2);
         // Group commit: one thread forces every file written since its last force, as often as the disk
         // allows; each force covers everything the engine wrote meanwhile, however many agents.
         this.writer = new Thread(this::writerLoop, "tailwire-writer");

@@ -24,6 +24,7 @@ final class AgentFleet implements AutoCloseable {
     private final Selector selector;
     private final Thread loop;
     private volatile boolean running = true;
+    static final int PER_TURN = 8;
     private volatile Throwable failure;
 
     AgentFleet(List<AgentCore> cores, InetSocketAddress server) throws IOException {
@@ -78,7 +79,10 @@ final class AgentFleet implements AutoCloseable {
                     int i = (start + j) % n; // rotate who goes first, so no agent always finds the server idle
                     AgentCore c = cores.get(i);
                     int len;
-                    while ((len = c.poll(txView, now)) > 0) {
+                    int sent = 0;
+                    // A few datagrams per agent per turn, round robin: the loop stands in for 1000 hosts, and
+                    // an agent already flowing must not take the turn from one still connecting.
+                    while (sent++ < PER_TURN && (len = c.poll(txView, now)) > 0) {
                         tx.clear().limit(len);
                         try {
                             channels.get(i).write(tx);

@@ -148,6 +148,17 @@ public final class ManyAgents {
                 if (done > 0 && firstDone < 0) {
                     firstDone = now - t0;
                     fairness = allStreaming < 0 ? -1 : (double) min / max;
+                    if (allStreaming >= 0) {
+                        long[] d = new long[n];
+                        int stalled = 0;
+                        for (int i = 0; i < n; i++) {
+                            d[i] = size[i] - atAllStreaming[i];
+                            stalled += d[i] == 0 ? 1 : 0;
+                        }
+                        java.util.Arrays.sort(d);
+                        System.err.printf("  bytes per agent while all flowed: min %d, p10 %d, p50 %d, max %d; %d made "
+                            + "no progress%n", d[0], d[n / 10], d[n / 2], d[n - 1], stalled);
+                    }
                 }
                 if (now - lastReport > 5_000_000_000L) {
                     System.err.printf("  ... %d agents: %d complete, %d of %d MiB%n", n, done, total >> 20,
