@@ -33,7 +33,7 @@ row() { ROWS+=("$(printf '%-34s %12s %14s %s' "$1" "$2" "$3" "$4")"); }
 if [ "$MODE" = quick ]; then
   # Clean runs on ~1 GiB (on less, JVM start-up and JIT warm-up on 2 cores are most of the clock: 250 MB
   # gave 60 MB/s where 1 GiB gives ~120); the slow loss runs on ~250 MB, beside a clean run of the same.
-  UDP_BYTES=256m; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=5100000; LOSS_LINES=1200000
+  UDP_BYTES=1g; TCP_BYTES=256m; UDP_SIZES="1472 65507"; E2E_LINES=5100000; LOSS_LINES=1200000
 else
   UDP_BYTES=2g; TCP_BYTES=2g; UDP_SIZES="512 1472 8192 65507"; E2E_LINES=5100000; LOSS_LINES=5100000 # ~1 GiB
 fi
@@ -112,9 +112,17 @@ fi
 VIA_PROXY=1 e2e proxy0-1472 "$LOSS_DATA" 1472 0 0
 e2e loss1-1472 "$LOSS_DATA" 1472 0.01 0.01
 e2e loss5-1472 "$LOSS_DATA" 1472 0.05 0.05
+# Raw UDP at 1472 B once more, after the Tailwire runs: it swings with the machine's load (113k-163k
+# datagrams/s in two runs an hour apart), so the ratios use the better of the two.
+f="$OUT/udp-1472-again"
+echo "== raw UDP, 1472-byte datagrams, $UDP_BYTES, again" >&2
+"${JAVA[@]}" io.tailwire.bench.RawUdpBaseline --size 1472 --bytes "$UDP_BYTES" | tee "$f" >&2
+row "raw UDP 1472 B (received, again)" "$(val "$f" recv_MBps)" "$(val "$f" recv_dps)" "loss $(val "$f" loss_pct)%"
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 > b + 0) ? a : b }'; }
 for r in $E2E_RUNS proxy0-1472 loss1-1472 loss5-1472; do
   f="$OUT/e2e-$r"; d=${r##*-}
   raw=$(val "$OUT/udp-$d" recv_MBps)
+  [ "$d" = 1472 ] && raw=$(best "$raw" "$(val "$OUT/udp-1472-again" recv_MBps)")
   note="sha256 $(val "$f" sha_ok); cpu s/GB agent $(val "$f" agent_cpu_per_GB) server $(val "$f" server_cpu_per_GB); /rawUDP $(ratio "$(val "$f" MBps)" "$raw"); /TCP $(ratio "$(val "$f" MBps)" "$TCP_DATA")"
   case $r in loss*|proxy*) note="$note; /lossless $(ratio "$(val "$f" MBps)" "$CLEAN")" ;; esac
   case $r in loss[0-9]*) note="$note; /proxy0 $(ratio "$(val "$f" MBps)" "$(val "$OUT/e2e-proxy0-1472" MBps)")" ;; esac
