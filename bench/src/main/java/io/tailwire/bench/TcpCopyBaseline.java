@@ -1,19 +1,23 @@
 package io.tailwire.bench;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.SplittableRandom;
 
 /**
- * Plain TCP file copy over loopback between two threads of one JVM: a sender reads the source file and
- * writes it to a socket, a receiver writes what it reads to the destination file. What a shipper that
+ * Plain TCP file copy over loopback between two Java processes: this one reads the source file and writes
+ * it to a socket, a receiver process (started first, outside the clock) writes what it reads to the
+ * destination file; the clock stops when the receiver says it has written (and, with --fsync, forced) all. What a shipper that
  * simply used TCP would get, for comparison with Tailwire over UDP. Read/write with 64 KiB direct buffers
  * (the way a user-space shipper moves bytes), or --zero-copy true for transferTo/transferFrom.
  *
@@ -33,37 +37,24 @@ public final class TcpCopyBaseline {
         Path dst = dir.resolve("dst.log");
         long size = Files.size(src);
 
-        try (ServerSocketChannel server = ServerSocketChannel.open()) {
-            server.bind(new InetSocketAddress("127.0.0.1", 0));
-            long[] received = new long[1];
-            Exception[] failure = new Exception[1];
-            Thread receiver = new Thread(() -> {
-                try (SocketChannel in = server.accept();
-                     FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                         StandardOpenOption.TRUNCATE_EXISTING)) {
-                    if (zeroCopy) {
-                        long n;
-                        while ((n = out.transferFrom(in, received[0], 1 << 20)) > 0) {
-                            received[0] += n;
-                        }
-                    } else {
-                        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 16);
-                        while (in.read(buf) >= 0) {
-                            buf.flip();
-                            received[0] += out.write(buf);
-                            buf.clear();
-                        }
-                    }
-                    if (fsync) {
-                        out.force(true);
-                    }
-                } catch (IOException e) {
-                    failure[0] = e;
-                }
-            }, "tcp-receiver");
-            receiver.start();
+        if (a.get("receive-into", null) != null) {
+            receive(Path.of(a.get("receive-into", null)), zeroCopy, fsync);
+            return;
+        }
+        // The receiver is a second JVM, started (and ready) before the clock.
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process receiver = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+            TcpCopyBaseline.class.getName(), "--receive-into", dst.toString(), "--zero-copy", String.valueOf(zeroCopy),
+            "--fsync", String.valueOf(fsync)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (BufferedReader fromReceiver = new BufferedReader(new InputStreamReader(receiver.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            String ready = fromReceiver.readLine();
+            if (ready == null || !ready.startsWith("PORT ")) {
+                throw new IllegalStateException("receiver did not start: " + ready);
+            }
+            int port = Integer.parseInt(ready.substring(5).trim());
             long t0 = System.nanoTime();
-            try (SocketChannel out = SocketChannel.open(server.getLocalAddress());
+            try (SocketChannel out = SocketChannel.open(new InetSocketAddress("127.0.0.1", port));
                  FileChannel in = FileChannel.open(src, StandardOpenOption.READ)) {
                 if (zeroCopy) {
                     long pos = 0;
@@ -81,21 +72,23 @@ public final class TcpCopyBaseline {
                     }
                 }
             }
-            receiver.join();
+            String done = fromReceiver.readLine(); // after the receiver has written (and forced) everything
             long t1 = System.nanoTime();
-            if (failure[0] != null) {
-                throw failure[0];
+            if (done == null || !done.startsWith("RECEIVED ")) {
+                throw new IllegalStateException("receiver failed: " + done);
             }
-            if (received[0] != size) {
-                throw new IllegalStateException("received " + received[0] + " of " + size + " bytes");
+            long received = Long.parseLong(done.substring(9).trim());
+            if (received != size) {
+                throw new IllegalStateException("received " + received + " of " + size + " bytes");
             }
             double secs = (t1 - t0) / 1e9;
             double mbps = size / secs / 1e6;
-            System.out.printf("TCP file copy over loopback, 2 threads in one JVM, %s%s, %d MB: %.1f MB/s (%.3f s)%n",
+            System.out.printf("TCP file copy over loopback, 2 processes, %s%s, %d MB: %.1f MB/s (%.3f s)%n",
                 zeroCopy ? "transferTo/transferFrom" : "64 KiB read/write", fsync ? " + fsync" : "",
                 size / 1_000_000, mbps, secs);
             System.out.printf("RESULT tcp-copy bytes=%d MBps=%.1f secs=%.3f%n", size, mbps, secs);
         } finally {
+            receiver.waitFor();
             Files.deleteIfExists(dst);
             if (a.get("src", null) == null) {
                 Files.deleteIfExists(src);
@@ -103,6 +96,38 @@ public final class TcpCopyBaseline {
             if (a.get("dir", null) == null) {
                 Files.deleteIfExists(dir);
             }
+        }
+    }
+
+    /** The receiving process: prints "PORT n", takes one connection into {@code dst}, prints "RECEIVED n". */
+    private static void receive(Path dst, boolean zeroCopy, boolean fsync) throws IOException {
+        try (ServerSocketChannel server = ServerSocketChannel.open()) {
+            server.bind(new InetSocketAddress("127.0.0.1", 0));
+            System.out.println("PORT " + ((InetSocketAddress) server.getLocalAddress()).getPort());
+            System.out.flush();
+            long received = 0;
+            try (SocketChannel in = server.accept();
+                 FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                     StandardOpenOption.TRUNCATE_EXISTING)) {
+                if (zeroCopy) {
+                    long n;
+                    while ((n = out.transferFrom(in, received, 1 << 20)) > 0) {
+                        received += n;
+                    }
+                } else {
+                    ByteBuffer buf = ByteBuffer.allocateDirect(1 << 16);
+                    while (in.read(buf) >= 0) {
+                        buf.flip();
+                        received += out.write(buf);
+                        buf.clear();
+                    }
+                }
+                if (fsync) {
+                    out.force(true);
+                }
+            }
+            System.out.println("RECEIVED " + received);
+            System.out.flush();
         }
     }
 
