@@ -8,13 +8,10 @@ import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.Fs;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * The agent process minus its command line: an {@link AgentCore} driven by one thread with one UDP
@@ -48,22 +45,7 @@ public final class UdpAgent {
         this.log = log;
         this.server = server;
         this.statusIntervalNs = statusIntervalNs;
-        this.core = new AgentCore(connection, tailer, fs, stateDir, poll, seed, new AgentCore.Listener() {
-            @Override
-            public void info(String message) {
-                log.info(message);
-            }
-
-            @Override
-            public void warn(String message) {
-                log.warn(message);
-            }
-
-            @Override
-            public void debug(String message) {
-                log.debug(message);
-            }
-        });
+        this.core = new AgentCore(connection, tailer, fs, stateDir, poll, seed, listener(log));
         core.start(System.nanoTime());
         DatagramChannel ch = DatagramChannel.open();
         try {
@@ -79,11 +61,28 @@ public final class UdpAgent {
         loop.start();
     }
 
+    /** An agent's events as log lines. */
+    public static AgentCore.Listener listener(Log log) {
+        return new AgentCore.Listener() {
+            @Override
+            public void info(String message) {
+                log.info(message);
+            }
+
+            @Override
+            public void warn(String message) {
+                log.warn(message);
+            }
+
+            @Override
+            public void debug(String message) {
+                log.debug(message);
+            }
+        };
+    }
+
     private void run() {
-        ByteBuffer rx = ByteBuffer.allocateDirect(65536);
-        ByteBuffer tx = ByteBuffer.allocateDirect(65536);
-        UnsafeBuffer rxView = new UnsafeBuffer(rx);
-        UnsafeBuffer txView = new UnsafeBuffer(tx);
+        AgentIo io = new AgentIo();
         long lastStatus = System.nanoTime();
         long lastBehind = lastStatus;
         boolean wasBehind = false;
@@ -96,39 +95,15 @@ public final class UdpAgent {
                 if (grace >= 0) {
                     core.shutdown(now, grace);
                 }
-                int work = 0;
-                while (true) {
-                    rx.clear();
-                    int n;
-                    try {
-                        n = channel.read(rx);
-                    } catch (PortUnreachableException e) {
-                        // ICMP: nothing listens there (yet). The connection's timers and back-off handle it.
-                        if (!unreachableLogged) {
-                            log.warn("server " + server + " is not reachable (nothing listening?); retrying");
-                            unreachableLogged = true;
-                        }
-                        continue;
-                    }
-                    if (n <= 0) {
-                        break;
-                    }
+                int received = io.receive(channel, core, now);
+                boolean unreachable = io.unreachable();
+                int work = received + io.send(channel, core, now, Integer.MAX_VALUE);
+                unreachable |= io.unreachable();
+                if (unreachable && !unreachableLogged) {
+                    log.warn("server " + server + " is not reachable (nothing listening?); retrying");
+                    unreachableLogged = true;
+                } else if (received > 0 && !unreachable) {
                     unreachableLogged = false;
-                    core.onDatagram(rxView, 0, n, now);
-                    work++;
-                }
-                int len;
-                while ((len = core.poll(txView, now)) > 0) {
-                    tx.clear().limit(len);
-                    try {
-                        channel.write(tx);
-                    } catch (PortUnreachableException e) {
-                        if (!unreachableLogged) {
-                            log.warn("server " + server + " is not reachable (nothing listening?); retrying");
-                            unreachableLogged = true;
-                        }
-                    }
-                    work++;
                 }
                 if (statusIntervalNs > 0 && now - lastStatus >= statusIntervalNs) {
                     lastStatus = now;

@@ -1,7 +1,7 @@
 package io.tailwire.server;
 
-import io.tailwire.io.FileKey;
 import io.tailwire.io.Fs;
+import io.tailwire.io.ForwardingFs;
 import io.tailwire.io.FsFile;
 import io.tailwire.io.RealFs;
 
@@ -19,8 +19,13 @@ import java.util.Map;
  * not forced is lost). Directory operations are treated as durable at once (not modelled).
  * Forces are recorded, not performed, which keeps tests fast.
  */
-final class FaultyFs implements Fs {
+final class FaultyFs extends ForwardingFs {
     private final Fs real = RealFs.INSTANCE;
+
+    FaultyFs() {
+        super(RealFs.INSTANCE);
+    }
+
     volatile boolean failWrites;
     /** When failing a write, first write this many bytes of it (a partial write). */
     volatile int partialBytes;
@@ -34,11 +39,6 @@ final class FaultyFs implements Fs {
 
     static IOException noSpace() {
         return new IOException("No space left on device");
-    }
-
-    @Override
-    public FsFile openRead(Path path) throws IOException {
-        return real.openRead(path);
     }
 
     @Override
@@ -57,7 +57,7 @@ final class FaultyFs implements Fs {
     /** Simulated crash of the machine: closes everything and drops unforced data. */
     synchronized void powerLoss() throws IOException {
         for (FsFile f : open) {
-            ((Tracked) f).inner.close();
+            ((Tracked) f).inner().close();
         }
         open.clear();
         for (Map.Entry<Path, Long> e : forcedSize.entrySet()) {
@@ -73,18 +73,16 @@ final class FaultyFs implements Fs {
         forcedSize.put(path, size);
     }
 
-    private final class Tracked implements FsFile {
-        final FsFile inner;
+    private final class Tracked extends ForwardingFile {
         final Path path;
 
         Tracked(FsFile inner, Path path) {
-            this.inner = inner;
+            super(inner);
             this.path = path;
         }
 
-        @Override
-        public int read(ByteBuffer dst, long position) throws IOException {
-            return inner.read(dst, position);
+        FsFile inner() {
+            return f;
         }
 
         @Override
@@ -95,16 +93,11 @@ final class FaultyFs implements Fs {
                 if (n > 0) {
                     ByteBuffer part = src.duplicate();
                     part.limit(part.position() + n);
-                    inner.write(part, position);
+                    f.write(part, position);
                 }
                 throw noSpace();
             }
-            inner.write(src, position);
-        }
-
-        @Override
-        public long size() throws IOException {
-            return inner.size();
+            f.write(src, position);
         }
 
         @Override
@@ -112,7 +105,7 @@ final class FaultyFs implements Fs {
             if (failTruncates) {
                 throw new IOException("Input/output error");
             }
-            inner.truncate(size);
+            f.truncate(size);
         }
 
         @Override
@@ -121,13 +114,8 @@ final class FaultyFs implements Fs {
                 throw new IOException("Input/output error");
             }
             synchronized (FaultyFs.this) {
-                forced(path, inner.size());
+                forced(path, f.size());
             }
-        }
-
-        @Override
-        public FileKey key() throws IOException {
-            return inner.key();
         }
 
         @Override
@@ -135,33 +123,8 @@ final class FaultyFs implements Fs {
             synchronized (FaultyFs.this) {
                 open.remove(this);
             }
-            inner.close();
+            f.close();
         }
-    }
-
-    @Override
-    public FileKey key(Path path) throws IOException {
-        return real.key(path);
-    }
-
-    @Override
-    public long size(Path path) throws IOException {
-        return real.size(path);
-    }
-
-    @Override
-    public boolean isDirectory(Path path) {
-        return real.isDirectory(path);
-    }
-
-    @Override
-    public List<Path> list(Path dir) throws IOException {
-        return real.list(dir);
-    }
-
-    @Override
-    public void createDirectories(Path dir) throws IOException {
-        real.createDirectories(dir);
     }
 
     @Override
@@ -184,10 +147,5 @@ final class FaultyFs implements Fs {
         if (failForces) {
             throw new IOException("Input/output error");
         }
-    }
-
-    @Override
-    public Path realPath(Path path) throws IOException {
-        return real.realPath(path);
     }
 }

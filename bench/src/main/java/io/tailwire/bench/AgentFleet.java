@@ -1,16 +1,14 @@
 package io.tailwire.bench;
 
 import io.tailwire.agent.AgentCore;
+import io.tailwire.run.AgentIo;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
-import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.util.ArrayList;
 import java.util.List;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Many agents from one thread: each {@link AgentCore} (the real sans-IO agent: tailer, state file,
@@ -43,10 +41,7 @@ final class AgentFleet implements AutoCloseable {
     }
 
     private void run() {
-        ByteBuffer rx = ByteBuffer.allocateDirect(65536);
-        ByteBuffer tx = ByteBuffer.allocateDirect(65536);
-        UnsafeBuffer rxView = new UnsafeBuffer(rx);
-        UnsafeBuffer txView = new UnsafeBuffer(tx);
+        AgentIo io = new AgentIo();
         try {
             for (AgentCore c : cores) {
                 c.start(System.nanoTime());
@@ -56,20 +51,7 @@ final class AgentFleet implements AutoCloseable {
                 long now = System.nanoTime();
                 for (SelectionKey k : selector.selectedKeys()) {
                     int i = (Integer) k.attachment();
-                    DatagramChannel ch = channels.get(i);
-                    while (true) {
-                        rx.clear();
-                        int n;
-                        try {
-                            n = ch.read(rx);
-                        } catch (PortUnreachableException e) {
-                            continue;
-                        }
-                        if (n <= 0) {
-                            break;
-                        }
-                        cores.get(i).onDatagram(rxView, 0, n, now);
-                    }
+                    io.receive(channels.get(i), cores.get(i), now);
                 }
                 selector.selectedKeys().clear();
                 boolean worked = false;
@@ -78,19 +60,9 @@ final class AgentFleet implements AutoCloseable {
                 for (int j = 0; j < n; j++) {
                     int i = (start + j) % n; // rotate who goes first, so no agent always finds the server idle
                     AgentCore c = cores.get(i);
-                    int len;
-                    int sent = 0;
                     // A few datagrams per agent per turn, round robin: the loop stands in for 1000 hosts, and
                     // an agent already flowing must not take the turn from one still connecting.
-                    while (sent++ < PER_TURN && (len = c.poll(txView, now)) > 0) {
-                        tx.clear().limit(len);
-                        try {
-                            channels.get(i).write(tx);
-                        } catch (PortUnreachableException e) {
-                            // the connection's timers retry
-                        }
-                        worked = true;
-                    }
+                    worked |= io.send(channels.get(i), c, now, PER_TURN) > 0;
                     next = Math.min(next, c.nextDeadline());
                 }
                 start = (start + 1) % n;

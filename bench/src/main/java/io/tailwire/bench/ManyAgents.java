@@ -6,6 +6,7 @@ import io.tailwire.agent.TailerConfig;
 import io.tailwire.cli.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
+import io.tailwire.run.UdpAgent;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -90,21 +91,10 @@ public final class ManyAgents {
             for (int i = 0; i < n; i++) {
                 Path f = src.resolve("a" + i + ".log");
                 outs[i] = dir.resolve("out").resolve("a" + i).resolve(f.toString().substring(1));
-                Log log = new Log("a" + i);
                 agents.add(new AgentCore(
                     AgentConnectionConfig.defaults("a" + i).withMaxDatagramSize(dgram).withSendBufferBytes(sendBuffer),
                     TailerConfig.of(List.of(f.toString())), RealFs.INSTANCE, stateRoot.resolve("state-" + i),
-                    new PollBackoff(1_000_000, 100_000_000), i, new AgentCore.Listener() {
-                        @Override
-                        public void info(String message) {
-                            log.info(message);
-                        }
-
-                        @Override
-                        public void warn(String message) {
-                            log.warn(message);
-                        }
-                    }));
+                    new PollBackoff(1_000_000, 100_000_000), i, UdpAgent.listener(new Log("a" + i))));
             }
             fleet = new AgentFleet(agents, new InetSocketAddress("127.0.0.1", port));
             double fairness = -1;

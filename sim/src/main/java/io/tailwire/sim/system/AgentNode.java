@@ -13,7 +13,6 @@ import io.tailwire.wire.Wire;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
@@ -33,8 +32,6 @@ final class AgentNode extends EndpointNode {
 
     private static final Pattern LOST = Pattern.compile("LOST bytes (\\d+)\\.\\.(\\d+) of (.*) generation (\\d+): (.*)",
         Pattern.DOTALL);
-    /** Datagrams the kernel keeps for a frozen process; the rest are dropped as a full socket buffer would. */
-    private static final int FROZEN_INBOX = 256;
 
     final String id;
     final SimFs fs;
@@ -45,13 +42,13 @@ final class AgentNode extends EndpointNode {
     private final SystemSim world;
     private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
     private final UnsafeBuffer in = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
-    private final ArrayDeque<byte[]> frozenInbox = new ArrayDeque<>();
+    /** SIGSTOP/SIGCONT; its socket keeps 256 datagrams meanwhile. */
+    private final Freeze freeze = new Freeze(256);
     final List<Loss> losses = new ArrayList<>();
 
     private SimFs.ProcessView process;
     AgentCore core;
     boolean up;
-    long frozenUntil = Long.MIN_VALUE;
     int incarnation;
     private AgentConnection lastConnection;
     long retransmissions;
@@ -105,8 +102,7 @@ final class AgentNode extends EndpointNode {
             return;
         }
         up = true;
-        frozenUntil = Long.MIN_VALUE;
-        frozenInbox.clear();
+        freeze.clear();
         lastConnection = null;
         sim.addNode(this);
         flush(now);
@@ -133,13 +129,13 @@ final class AgentNode extends EndpointNode {
 
     void freeze(long until) {
         if (up) {
-            frozenUntil = Math.max(frozenUntil, until);
+            freeze.extend(until);
             sim.log(id, "frozen until " + until);
         }
     }
 
     boolean frozen(long now) {
-        return now < frozenUntil;
+        return freeze.active(now);
     }
 
     @Override
@@ -147,13 +143,9 @@ final class AgentNode extends EndpointNode {
         if (!up) {
             return;
         }
-        if (frozen(now)) {
-            if (frozenInbox.size() < FROZEN_INBOX) {
-                frozenInbox.add(data);
-            }
-            return;
+        if (!freeze.hold(from, data, now)) {
+            deliver(data, now);
         }
-        deliver(data, now);
     }
 
     private void deliver(byte[] data, long now) {
@@ -163,10 +155,8 @@ final class AgentNode extends EndpointNode {
 
     @Override
     protected void timer(long now) {
-        if (up && !frozen(now)) {
-            while (!frozenInbox.isEmpty()) {
-                deliver(frozenInbox.poll(), now);
-            }
+        if (up) {
+            freeze.release(now, (from, data) -> deliver(data, now));
         }
     }
 
@@ -216,7 +206,7 @@ final class AgentNode extends EndpointNode {
             return Long.MAX_VALUE;
         }
         if (frozen(sim.now())) {
-            return frozenUntil;
+            return freeze.until();
         }
         return core.nextDeadline();
     }

@@ -15,7 +15,6 @@ import io.tailwire.wire.Wire;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -26,7 +25,6 @@ import org.agrona.concurrent.UnsafeBuffer;
  */
 final class ServerNode extends EndpointNode {
     static final Path OUT = Path.of("/srv/out");
-    private static final int FROZEN_INBOX = 1024;
 
     private final SystemSim world;
     final SimFs fs;
@@ -37,7 +35,8 @@ final class ServerNode extends EndpointNode {
     private final long fsyncMaxNs;
     private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
     private final UnsafeBuffer in = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
-    private final ArrayDeque<Object[]> frozenInbox = new ArrayDeque<>();
+    /** SIGSTOP/SIGCONT; its socket keeps 1024 datagrams meanwhile. */
+    private final Freeze freeze = new Freeze(1024);
 
     private SimFs.ProcessView process;
     OutputStore store;
@@ -45,7 +44,6 @@ final class ServerNode extends EndpointNode {
     RecordingStore recorded;
     boolean up;
     int incarnation;
-    long frozenUntil = Long.MIN_VALUE;
     long syncs;
 
     ServerNode(Simulation sim, SystemSim world, InetSocketAddress address, SimFs fs, ServerEndpointConfig config,
@@ -103,8 +101,7 @@ final class ServerNode extends EndpointNode {
                 }
             });
         up = true;
-        frozenUntil = Long.MIN_VALUE;
-        frozenInbox.clear();
+        freeze.clear();
         sim.addNode(this);
         scheduleSync(incarnation);
     }
@@ -151,13 +148,13 @@ final class ServerNode extends EndpointNode {
 
     void freeze(long until) {
         if (up) {
-            frozenUntil = Math.max(frozenUntil, until);
+            freeze.extend(until);
             sim.log("server", "frozen until " + until);
         }
     }
 
     boolean frozen(long now) {
-        return now < frozenUntil;
+        return freeze.active(now);
     }
 
     @Override
@@ -165,13 +162,9 @@ final class ServerNode extends EndpointNode {
         if (!up) {
             return;
         }
-        if (frozen(now)) {
-            if (frozenInbox.size() < FROZEN_INBOX) {
-                frozenInbox.add(new Object[] {from, data});
-            }
-            return;
+        if (!freeze.hold(from, data, now)) {
+            deliver(from, data, now);
         }
-        deliver(from, data, now);
     }
 
     private void deliver(InetSocketAddress from, byte[] data, long now) {
@@ -181,11 +174,8 @@ final class ServerNode extends EndpointNode {
 
     @Override
     protected void timer(long now) {
-        if (up && !frozen(now)) {
-            while (!frozenInbox.isEmpty()) {
-                Object[] d = frozenInbox.poll();
-                deliver((InetSocketAddress) d[0], (byte[]) d[1], now);
-            }
+        if (up) {
+            freeze.release(now, (from, data) -> deliver(from, data, now));
         }
     }
 
@@ -209,7 +199,7 @@ final class ServerNode extends EndpointNode {
             return Long.MAX_VALUE;
         }
         if (frozen(sim.now())) {
-            return frozenUntil;
+            return freeze.until();
         }
         return endpoint.nextDeadline();
     }
