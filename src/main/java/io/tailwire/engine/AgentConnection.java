@@ -45,12 +45,14 @@ public final class AgentConnection {
     public record Stats(long packetsSent, long dataPacketsSent, long retransmissions, long fastRetransmits,
                         long timeouts, long acksReceived, long datagramsDropped, long srttNs, long rtoNs,
                         long cwnd, long peerWindow, long bytesInFlight, long maxBytesInFlight,
-                        long bytesAcked, long spuriousRecoveries) {
+                        long bytesAcked, long spuriousRecoveries, long lossesTolerated, long minRttNs) {
     }
 
     private static final int RING = Wire.SACK_RANGE;
     private static final int MASK = RING - 1;
     private static final int PACKET_THRESHOLD = 3;
+    /** RFC 9002's kGranularity: the time threshold is never below 1 ms. */
+    private static final long TIME_THRESHOLD_GRANULARITY_NS = 1_000_000L;
     private static final int PERSISTENT_CONGESTION_TIMEOUTS = 3;
 
     private static final byte FREE = 0;
@@ -136,6 +138,10 @@ public final class AgentConnection {
     private long txSeq;
     private int lostCount;
     private long earliestDeadlineNs = Long.MAX_VALUE;
+    /** Highest transmission sequence acknowledged so far: packets sent before it may be declared lost. */
+    private long largestAckedTxSeq;
+    /** When a packet sent before {@link #largestAckedTxSeq} passes the time threshold; MAX_VALUE: none. */
+    private long lossTimeNs = Long.MAX_VALUE;
     private boolean deadlineDirty;
 
     private long persistDeadlineNs = Long.MAX_VALUE;
@@ -234,7 +240,7 @@ public final class AgentConnection {
     public Stats stats() {
         return new Stats(packetsSent, dataPacketsSent, retransmissions, fastRetransmits, timeouts, acksReceived,
             dropped, rtt.srttNs(), rtt.rtoNs(), cc == null ? 0 : cc.window(), peerWindow, bytesInFlight,
-            maxBytesInFlight, bytesAcked, spuriousRecoveries);
+            maxBytesInFlight, bytesAcked, spuriousRecoveries, cc == null ? 0 : cc.lossesTolerated(), rtt.minRttNs());
     }
 
     // ---------------------------------------------------------------- application calls
@@ -530,7 +536,7 @@ public final class AgentConnection {
             }
         }
         if (rttSample) {
-            rtt.onSample(nowNs - echo, ack.ackDelay());
+            rtt.onSample(nowNs - echo, ack.ackDelay(), nowNs);
         }
         while (base < sendNext && slots[(int) (base & MASK)].state == FREE) {
             base++;
@@ -551,7 +557,8 @@ public final class AgentConnection {
                 }
                 episodeOpen = false;
             }
-            detectLossByThreshold(largestAckedTx, nowNs);
+            largestAckedTxSeq = Math.max(largestAckedTxSeq, largestAckedTx);
+            detectLosses(nowNs);
         }
         persistDeadlineNs = Long.MAX_VALUE;
         if (newlyAcked) {
@@ -566,6 +573,7 @@ public final class AgentConnection {
 
     private void acked(Slot s, long echo, long nowNs) {
         onAckedAfterLoss(s, echo);
+        cc.onDelivered();
         if (s.state == IN_FLIGHT) {
             // Grow cwnd only while it is (nearly) used (RFC 9002 7.8): a window- or application-limited
             // sender would otherwise inflate it without bound and lose its meaning on the next congestion.
@@ -608,15 +616,30 @@ public final class AgentConnection {
         // Otherwise the ACK echoes a later packet and cannot tell which copy arrived: not spurious.
     }
 
-    private void detectLossByThreshold(long largestAckedTx, long nowNs) {
-        if (largestAckedTx <= PACKET_THRESHOLD) {
+    /**
+     * RFC 9002 6.1: a packet sent before one that was acknowledged is lost when 3 later-sent packets are
+     * acknowledged (packet threshold) or when it was sent more than 9/8 of the RTT before now (time
+     * threshold). The time threshold is what finds a loss with fewer than 3 packets after it (a small
+     * window, a lost retransmission) without waiting for the retransmission timer; packets not yet past it
+     * arm {@link #lossTimeNs}.
+     */
+    private void detectLosses(long nowNs) {
+        lossTimeNs = Long.MAX_VALUE;
+        if (largestAckedTxSeq == 0) {
             return;
         }
+        long lossDelay = Math.max(rtt.srttNs(), rtt.latestNs());
+        lossDelay = Math.max(lossDelay + (lossDelay >> 3), TIME_THRESHOLD_GRANULARITY_NS);
         for (long pn = base; pn < sendNext; pn++) {
             Slot s = slots[(int) (pn & MASK)];
-            if (s.state == IN_FLIGHT && s.txSeq + PACKET_THRESHOLD <= largestAckedTx) {
+            if (s.state != IN_FLIGHT || s.txSeq >= largestAckedTxSeq) {
+                continue;
+            }
+            if (s.txSeq + PACKET_THRESHOLD <= largestAckedTxSeq || nowNs - s.sentTimeNs >= lossDelay) {
                 markLost(s, false, nowNs);
                 fastRetransmits++;
+            } else {
+                lossTimeNs = Math.min(lossTimeNs, s.sentTimeNs + lossDelay);
             }
         }
     }
@@ -625,7 +648,7 @@ public final class AgentConnection {
         s.state = LOST;
         bytesInFlight -= s.payloadLength;
         lostCount++;
-        cc.onLost(s.sentTimeNs, nowNs);
+        cc.onLost(s.sentTimeNs, nowNs, Math.max(rtt.srttNs(), rtt.recentMaxNs()), rtt.minRttNs());
         if (!episodeOpen) {
             episodeOpen = true;
             lossEpisode++;
@@ -673,6 +696,9 @@ public final class AgentConnection {
         if (nowNs - lastReceivedNs >= idleTimeoutNs) {
             closed(CloseCode.IDLE_TIMEOUT, "no datagram from server for " + idleTimeoutNs / 1_000_000 + " ms", 0);
             return 0;
+        }
+        if (nowNs - lossTimeNs >= 0) {
+            detectLosses(nowNs);
         }
         checkRetransmitTimers(nowNs);
         if (controlDeadlineNs == Long.MIN_VALUE || nowNs - controlDeadlineNs >= 0 || controlDirty) {
@@ -838,6 +864,7 @@ public final class AgentConnection {
         }
         long d = Math.min(lastReceivedNs + idleTimeoutNs, lastSentNs + keepaliveNs);
         d = Math.min(d, earliestDeadlineNs);
+        d = Math.min(d, lossTimeNs);
         d = Math.min(d, persistDeadlineNs);
         if (controlDirty) {
             return Long.MIN_VALUE;

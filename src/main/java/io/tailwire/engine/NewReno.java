@@ -6,6 +6,12 @@ package io.tailwire.engine;
  * when a packet sent after it began is acknowledged), and reset to 2 MPS on persistent congestion.
  * Reductions whose losses all prove spurious are undone ({@link #undo}, RFC 4015's response): the window
  * goes back to what it was before them.
+ *
+ * <p>Loss without a queue is not congestion (wire-spec.md 7.3, in the spirit of TCP Veno): a loss declared
+ * while the smoothed RTT is within {@link #queueThresholdNs} of the minimum RTT leaves the window alone,
+ * unless losses are frequent ({@link #HEAVY_LOSS_PERCENT} of recent packets). A bottleneck that overflows
+ * has a full queue, so its losses still halve the window; random loss on an uncongested path (a noisy link,
+ * a lossy proxy) no longer caps the window at Reno's sqrt(1.5/p) packets.
  */
 public final class NewReno {
     private final long mps;
@@ -17,6 +23,21 @@ public final class NewReno {
     /** cwnd and ssthresh just before the current recovery period began; -1 when there is nothing to undo. */
     private long priorCwnd = -1;
     private long priorSsthresh;
+    /** Recent fraction of packets lost, in 1/65536 units, averaged over about 64 packets. */
+    private long lossRate;
+    private long lossesTolerated;
+
+    /** Losses above this share of recent packets count as congestion whatever the RTT says. */
+    public static final int HEAVY_LOSS_PERCENT = 15;
+    private static final int LOSS_RATE_SHIFT = 6; // EWMA weight 1/64
+    private static final long LOSS_RATE_ONE = 1 << 16;
+    private static final long HEAVY_LOSS = LOSS_RATE_ONE * HEAVY_LOSS_PERCENT / 100;
+    /**
+     * The smallest queueing delay that marks a loss as congestion: 2 ms. Below it is a busy host's
+     * scheduling noise: on the 2-core bench machine SRTT swings 0.5-1.5 ms through a proxy with no queue,
+     * and a 1 ms floor halved the window on half of 5% random losses (BENCHMARKS.md).
+     */
+    public static final long MIN_QUEUE_THRESHOLD_NS = 2_000_000L;
 
     public NewReno(long maxPayloadSize) {
         this.mps = maxPayloadSize;
@@ -34,6 +55,24 @@ public final class NewReno {
 
     public boolean inRecovery(long sentTimeNs) {
         return sentTimeNs <= recoveryStartNs;
+    }
+
+    /** Losses that left the window alone because the path showed no queue. */
+    public long lossesTolerated() {
+        return lossesTolerated;
+    }
+
+    /**
+     * Queueing delay above which a loss counts as congestion: a quarter of the path's own (minimum) RTT,
+     * at least {@link #MIN_QUEUE_THRESHOLD_NS}. A queue that long is a bottleneck filling up.
+     */
+    public static long queueThresholdNs(long minRttNs) {
+        return Math.max(MIN_QUEUE_THRESHOLD_NS, minRttNs / 4);
+    }
+
+    /** A packet was acknowledged (whatever {@link #onAcked} then does): feeds the recent loss rate. */
+    public void onDelivered() {
+        lossRate -= lossRate >> LOSS_RATE_SHIFT;
     }
 
     /** {@code bytes} of a packet sent at {@code sentTimeNs} were acknowledged. */
@@ -54,10 +93,21 @@ public final class NewReno {
         }
     }
 
-    /** A packet sent at {@code sentTimeNs} was declared lost at {@code nowNs}. */
-    public void onLost(long sentTimeNs, long nowNs) {
+    /**
+     * A packet sent at {@code sentTimeNs} was declared lost at {@code nowNs}, when the smoothed RTT was
+     * {@code srttNs} and the minimum RTT {@code minRttNs} (0: no sample yet).
+     */
+    public void onLost(long sentTimeNs, long nowNs, long srttNs, long minRttNs) {
+        lossRate += (LOSS_RATE_ONE - lossRate) >> LOSS_RATE_SHIFT;
         if (inRecovery(sentTimeNs)) {
             return; // once per recovery period
+        }
+        if (minRttNs > 0 && srttNs - minRttNs < queueThresholdNs(minRttNs) && lossRate < HEAVY_LOSS) {
+            // No queue: the loss is the path's, not congestion. It still ends slow start, whose doubling
+            // outruns the smoothed RTT and would otherwise overflow a queue before it shows.
+            lossesTolerated++;
+            ssthresh = Math.min(ssthresh, cwnd);
+            return;
         }
         rememberPrior();
         recoveryStartNs = nowNs;

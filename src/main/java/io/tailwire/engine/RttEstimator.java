@@ -2,7 +2,7 @@ package io.tailwire.engine;
 
 /**
  * RFC 6298 smoothed RTT (alpha 1/8, beta 1/4) with the wire-spec.md section 8 RTO:
- * SRTT + max(1 ms, 4 RTTVAR) + max_ack_delay, clamped to [min RTO, max RTO], doubled per back-off.
+ * SRTT + max(1 ms + SRTT/8, 4 RTTVAR) + max_ack_delay, clamped to [min RTO, max RTO], doubled per back-off.
  * Before the first sample the RTO is the initial RTT (100 ms) so a lost HELLO is repeated promptly.
  */
 public final class RttEstimator {
@@ -17,6 +17,10 @@ public final class RttEstimator {
     private long rttvarNs;
     private long latestNs;
     private long minRttNs = Long.MAX_VALUE;
+    /** Largest sample in the current and the previous window of one SRTT: the recent queue's peak. */
+    private long windowMaxNs;
+    private long previousWindowMaxNs;
+    private long windowStartNs = Long.MIN_VALUE;
 
     public RttEstimator(long initialRttNs, long minRtoNs, long maxRtoNs, long maxAckDelayNs) {
         this.initialRttNs = initialRttNs;
@@ -33,8 +37,21 @@ public final class RttEstimator {
 
     /** Adds a sample; the peer's ack delay is subtracted when that leaves at least the minimum RTT. */
     public void onSample(long rttNs, long ackDelayNs) {
+        onSample(rttNs, ackDelayNs, Long.MIN_VALUE);
+    }
+
+    /** As {@link #onSample(long, long)}, taken at {@code nowNs} (which feeds {@link #recentMaxNs}). */
+    public void onSample(long rttNs, long ackDelayNs, long nowNs) {
         if (rttNs < 0) {
             return;
+        }
+        if (nowNs != Long.MIN_VALUE) {
+            if (windowStartNs == Long.MIN_VALUE || nowNs - windowStartNs >= srttNs) {
+                previousWindowMaxNs = windowMaxNs;
+                windowMaxNs = 0;
+                windowStartNs = nowNs;
+            }
+            windowMaxNs = Math.max(windowMaxNs, rttNs);
         }
         latestNs = rttNs;
         minRttNs = Math.min(minRttNs, rttNs);
@@ -56,7 +73,10 @@ public final class RttEstimator {
         if (!hasSample) {
             return clamp(initialRttNs);
         }
-        return clamp(srttNs + Math.max(MS, 4 * rttvarNs) + maxAckDelayNs);
+        // The variance term is at least SRTT/8 + 1 ms so that the timer never fires before the time
+        // threshold of loss detection (9/8 RTT, at least 1 ms) has had its chance: on a steady path RTTVAR
+        // falls to ~0 and a timer at SRTT + 1 ms turned every small-window loss into a timeout.
+        return clamp(srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs);
     }
 
     /** RTO doubled {@code backoff} times, capped at the maximum RTO. */
@@ -86,6 +106,14 @@ public final class RttEstimator {
 
     public long latestNs() {
         return latestNs;
+    }
+
+    /**
+     * The largest RTT sample of roughly the last one to two SRTTs (0 without samples): what the packets
+     * around a loss just detected saw. A burst that overflows a queue shows here while SRTT still lags.
+     */
+    public long recentMaxNs() {
+        return Math.max(windowMaxNs, previousWindowMaxNs);
     }
 
     public long minRttNs() {

@@ -190,10 +190,12 @@ public final class UdpAgent {
                 var st = c.stats();
                 sb.append(", ").append(st.retransmissions()).append(" retransmissions (")
                     .append(st.timeouts()).append(" by timeout, ").append(st.spuriousRecoveries())
-                    .append(" spurious loss episodes undone); cwnd ").append(st.cwnd() >> 10)
+                    .append(" spurious loss episodes undone, ").append(st.lossesTolerated())
+                    .append(" losses without a queue); cwnd ").append(st.cwnd() >> 10)
                     .append(" KiB, server window ").append(st.peerWindow() >> 10).append(" KiB, in flight ")
                     .append(st.bytesInFlight() >> 10).append(" KiB, srtt ")
-                    .append(String.format("%.2f", st.srttNs() / 1e6)).append(" ms");
+                    .append(String.format("%.2f", st.srttNs() / 1e6)).append(" ms (min ")
+                    .append(String.format("%.2f", st.minRttNs() / 1e6)).append(" ms)");
             }
             return sb.toString();
         }

@@ -51,13 +51,15 @@ class AgentAckTest {
         h.deliverRaw(ack(c, 5, 50_000), false);
         assertEquals(500, h.agent.bytesInFlight());
         assertEquals(50_000, h.agent.peerWindow());
-        // Older ACK (cumulative 3) with a zero window and a SACK bit for packet 6 (= 3 + 1 + 2).
+        // Older ACK (cumulative 3) with a zero window and a SACK bit for packet 6 (= 3 + 1 + 2). Packet 6
+        // leaves flight; packet 5, sent before it and longer than 9/8 RTT ago, is lost by the time threshold.
         h.deliverRaw(ack(c, 3, 0, 1L << 2), false);
         assertEquals(50_000, h.agent.peerWindow());
-        assertEquals(400, h.agent.bytesInFlight());
+        assertEquals(300, h.agent.bytesInFlight());
+        assertEquals(1, h.agent.stats().fastRetransmits());
         // Exact duplicate of the newest ACK: nothing changes.
         h.deliverRaw(ack(c, 5, 50_000), false);
-        assertEquals(400, h.agent.bytesInFlight());
+        assertEquals(300, h.agent.bytesInFlight());
     }
 
     @Test
@@ -67,9 +69,11 @@ class AgentAckTest {
         h.deliverRaw(ack(c, 9, 1), false);
         assertEquals(400, h.agent.bytesInFlight());
         assertTrue(h.agent.peerWindow() > 1);
-        // SACK bits beyond what was sent are ignored, the valid ones used.
+        // SACK bits beyond what was sent are ignored, the valid ones used: packet 1 is acknowledged (and packet
+        // 0, sent before it long enough ago, lost by the time threshold); packet 41 does not exist.
         h.deliverRaw(ack(c, 0, 100_000, 0b1 | (1L << 40)), false); // packet 1 and packet 41
-        assertEquals(300, h.agent.bytesInFlight());
+        assertEquals(200, h.agent.bytesInFlight());
+        assertEquals(1, h.agent.stats().fastRetransmits());
     }
 
     @Test
@@ -78,10 +82,11 @@ class AgentAckTest {
         long c = h.agent.connectionId();
         // cumulative 0: word 0 bit 0 = packet 1, bit 63 = packet 64; word 1 bit 0 = 65, bit 63 = 128.
         h.deliverRaw(ack(c, 0, 1 << 20, 1L | (1L << 63), 1L | (1L << 63)), false);
-        // Packets 1, 64, 65, 128 acknowledged; packet 128 makes every unacknowledged packet sent at least
-        // three transmissions before it (0..125) lost: 126 - 3 = 123 of them. Left: 126, 127, 129..139.
-        assertEquals(100L * 13, h.agent.bytesInFlight());
-        assertEquals(123, h.agent.stats().fastRetransmits());
+        // Packets 1, 64, 65, 128 acknowledged; every unacknowledged packet sent before 128 is lost: 0..125 by
+        // the packet threshold, 126 and 127 by the time threshold (sent over 9/8 RTT ago): 128 - 3 = 125 of
+        // them. Left: 129..139.
+        assertEquals(100L * 11, h.agent.bytesInFlight());
+        assertEquals(125, h.agent.stats().fastRetransmits());
         // Everything below 129 then arrives cumulatively, including the lost packet 0.
         h.deliverRaw(ack(c, 129, 1 << 20), false);
         assertEquals(100L * (140 - 129), h.agent.bytesInFlight());

@@ -102,6 +102,9 @@ final class MultiAgentNet {
     /** Agent-to-server datagrams sent before this virtual time are lost (a burst); see {@link #lossBurst}. */
     long lossBurstUntil = Long.MIN_VALUE;
     long burstDrops;
+    /** Probability that any datagram, either way, is lost at random (a noisy path; not the queue). */
+    double randomLoss;
+    long randomDrops;
 
     /** Drops every agent-to-server datagram for the next {@code durationNs}. */
     void lossBurst(long durationNs) {
@@ -127,6 +130,10 @@ final class MultiAgentNet {
     private void toServer(int agent, byte[] b) {
         if (now < lossBurstUntil) {
             burstDrops++; // a loss burst: the path drops everything for a while
+            return;
+        }
+        if (randomLoss > 0 && rnd.nextDouble() < randomLoss) {
+            randomDrops++;
             return;
         }
         if (bottleneckBytesPerSec == Long.MAX_VALUE) {
@@ -204,6 +211,10 @@ final class MultiAgentNet {
                 maxAdvertisedAfterAllActive = Math.max(maxAdvertisedAfterAllActive, ack.window());
             }
             InetSocketAddress to = server.lastDestination();
+            if (randomLoss > 0 && rnd.nextDouble() < randomLoss) {
+                randomDrops++;
+                continue;
+            }
             for (Peer p : peers) {
                 if (p.addr.equals(to)) {
                     net.add(new Pkt(now + delayNs, seq++, p.index, false, b));

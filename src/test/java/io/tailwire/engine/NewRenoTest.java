@@ -6,6 +6,12 @@ import org.junit.jupiter.api.Test;
 
 class NewRenoTest {
     static final long MPS = 1424;
+    static final long MS = 1_000_000L;
+
+    /** A loss while the RTT shows a 30 ms queue on a 20 ms path: congestion. */
+    static void queued(NewReno cc, long sentNs, long nowNs) {
+        cc.onLost(sentNs, nowNs, 50 * MS, 20 * MS);
+    }
 
     @Test
     void startsAtTenPacketsAndGrowsByAckedBytesInSlowStart() {
@@ -18,22 +24,22 @@ class NewRenoTest {
     @Test
     void halvesOncePerRecoveryPeriod() {
         NewReno cc = new NewReno(MPS);
-        cc.onLost(10, 100);
+        queued(cc, 10, 100);
         assertEquals(5 * MPS, cc.window());
-        cc.onLost(50, 110);      // sent before recovery began at 100: same period
+        queued(cc, 50, 110);      // sent before recovery began at 100: same period
         assertEquals(5 * MPS, cc.window());
         cc.onAcked(MPS, 90);     // no growth for packets sent before the period
         assertEquals(5 * MPS, cc.window());
-        cc.onLost(200, 210);     // sent after: new period
+        queued(cc, 200, 210);     // sent after: new period
         assertEquals(2 * MPS + MPS / 2, cc.window());
-        cc.onLost(300, 310);
+        queued(cc, 300, 310);
         assertEquals(2 * MPS, cc.window()); // never below the minimum
     }
 
     @Test
     void congestionAvoidanceAddsOnePacketPerWindow() {
         NewReno cc = new NewReno(MPS);
-        cc.onLost(0, 0);
+        queued(cc, 0, 0);
         long w = cc.window();
         long acked = 0;
         while (acked < w) {
@@ -62,7 +68,7 @@ class NewRenoTest {
             cc.onAcked(MPS, 1);
         }
         long before = cc.window();
-        cc.onLost(10, 100);
+        queued(cc, 10, 100);
         cc.onPersistentCongestion(120);
         assertEquals(2 * MPS, cc.window());
         cc.undo();
@@ -71,5 +77,55 @@ class NewRenoTest {
         assertEquals(before + MPS, cc.window(), "still in slow start: the threshold was restored too");
         cc.undo();
         assertEquals(before + MPS, cc.window(), "a second undo of the same period changes nothing");
+    }
+
+    @Test
+    void lossWithoutAQueueLeavesTheWindowAlone() {
+        NewReno cc = new NewReno(MPS);
+        long w = cc.window();
+        // 20 ms path, smoothed RTT 24 ms: 4 ms of queue is below a quarter of the path (5 ms).
+        cc.onLost(10, 100, 24 * MS, 20 * MS);
+        assertEquals(w, cc.window());
+        assertEquals(1, cc.lossesTolerated());
+        assertEquals(w, cc.ssthresh(), "it ends slow start, which outruns the RTT signal");
+        // 6 ms of queue: congestion.
+        cc.onLost(300, 400, 26 * MS, 20 * MS);
+        assertEquals(w / 2, cc.window());
+    }
+
+    @Test
+    void onShortPathsTheQueueThresholdIsTwoMilliseconds() {
+        assertEquals(2 * MS, NewReno.queueThresholdNs(100_000));
+        NewReno cc = new NewReno(MPS);
+        long w = cc.window();
+        cc.onLost(10, 100, 2_000_000, 100_000); // 1.9 ms of queue
+        assertEquals(w, cc.window());
+        cc.onLost(200, 300, 2_200_000, 100_000); // 2.1 ms
+        assertEquals(w / 2, cc.window());
+    }
+
+    @Test
+    void frequentLossesCountAsCongestionEvenWithoutAQueue() {
+        NewReno cc = new NewReno(MPS);
+        long w = cc.window();
+        // One loss in three packets, RTT flat: past the heavy-loss share within a few dozen packets.
+        int tolerated = 0;
+        for (int i = 0; i < 60 && cc.window() == w; i++) {
+            cc.onDelivered();
+            cc.onDelivered();
+            cc.onLost(10 + i, 100 + i, 20 * MS, 20 * MS);
+            tolerated++;
+        }
+        assertEquals(w / 2, cc.window(), "never reduced after " + tolerated + " losses");
+        // One in twenty (5%) stays below it for good.
+        NewReno light = new NewReno(MPS);
+        for (int i = 0; i < 2000; i++) {
+            for (int k = 0; k < 19; k++) {
+                light.onDelivered();
+            }
+            light.onLost(10 + i, 100 + i, 20 * MS, 20 * MS);
+        }
+        assertEquals(w, light.window());
+        assertEquals(2000, light.lossesTolerated());
     }
 }

@@ -11,9 +11,10 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 /**
- * One packet overtaken by more than the packet threshold is declared lost and retransmitted, and cwnd is
- * halved. When its first copy turns out to have arrived (reordering), the reduction is undone
- * (wire-spec.md 7.3); when it really was lost, the reduction stands.
+ * One packet overtaken by more than the packet threshold is declared lost and retransmitted, and, with a
+ * queue on the path, cwnd is halved. When its first copy turns out to have arrived (reordering), the
+ * reduction is undone (wire-spec.md 7.3); when it really was lost, the reduction stands. Without a queue
+ * the loss leaves cwnd alone.
  */
 class SpuriousLossTest {
     static final long MS = Harness.MS;
@@ -37,9 +38,10 @@ class SpuriousLossTest {
      * Bulk transfer until cwnd has grown; then the first copy of one DATA packet is held back until the
      * packet threshold declares it lost (well below the RTO), and that fast retransmission is dropped. With
      * {@code delivered} the held copy then arrives; without, it is lost and only a later retransmission
-     * gets through. Returns {cwnd before, cwnd 10 ms after}.
+     * gets through. With {@code queued} the path first gains 3 ms of queueing delay (RTT 0.2 -> 3.2 ms), so
+     * the loss counts as congestion. Returns {cwnd before, cwnd 10 ms after}.
      */
-    private long[] overtake(Harness h, boolean delivered) {
+    private long[] overtake(Harness h, boolean delivered, boolean queued) {
         assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
         int sid = h.agent.openStream("/reorder", 1, null, 0);
         assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * MS));
@@ -47,6 +49,14 @@ class SpuriousLossTest {
         while (h.now < until) {
             feed(h, sid);
             h.step();
+        }
+        if (queued) {
+            h.delayNs += 1_500 * 1_000;
+            until = h.now + 100 * MS;
+            while (h.now < until) {
+                feed(h, sid);
+                h.step();
+            }
         }
         long before = h.agent.congestionWindow();
         long[] victim = {-1};
@@ -70,7 +80,7 @@ class SpuriousLossTest {
             }
             return copies[0] == 2; // the fast retransmission is lost; any later copy goes through
         };
-        long giveUp = h.now + 5 * MS;
+        long giveUp = h.now + 20 * MS;
         while (h.agent.stats().fastRetransmits() == 0 && h.now < giveUp) {
             feed(h, sid);
             h.step();
@@ -90,7 +100,7 @@ class SpuriousLossTest {
     @Test
     void aPacketOvertakenByReorderingDoesNotShrinkTheCongestionWindow() {
         Harness h = new Harness(7);
-        long[] cwnd = overtake(h, true);
+        long[] cwnd = overtake(h, true, true);
         assertEquals(1, h.agent.stats().spuriousRecoveries(), h.agent.stats().toString());
         assertTrue(cwnd[1] >= cwnd[0], "cwnd " + cwnd[0] + " before, " + cwnd[1] + " after");
     }
@@ -98,8 +108,17 @@ class SpuriousLossTest {
     @Test
     void aPacketReallyLostShrinksTheCongestionWindow() {
         Harness h = new Harness(7);
-        long[] cwnd = overtake(h, false);
+        long[] cwnd = overtake(h, false, true);
         assertEquals(0, h.agent.stats().spuriousRecoveries(), h.agent.stats().toString());
         assertTrue(cwnd[1] < cwnd[0], "cwnd " + cwnd[0] + " before the loss, " + cwnd[1] + " after");
+    }
+
+    @Test
+    void aPacketReallyLostWithoutAQueueLeavesTheCongestionWindowAlone() {
+        Harness h = new Harness(7);
+        long[] cwnd = overtake(h, false, false);
+        assertEquals(0, h.agent.stats().spuriousRecoveries(), h.agent.stats().toString());
+        assertTrue(h.agent.stats().lossesTolerated() >= 1, h.agent.stats().toString());
+        assertTrue(cwnd[1] >= cwnd[0], "cwnd " + cwnd[0] + " before the loss, " + cwnd[1] + " after");
     }
 }
