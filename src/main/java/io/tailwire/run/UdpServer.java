@@ -110,8 +110,8 @@ public final class UdpServer implements AutoCloseable {
         // What the kernel granted (Linux reports twice the bytes asked, capped by net.core.rmem_max, counting
         // its per-datagram overhead): about half of it is payload at 1472-byte datagrams.
         endpoint.setSocketBudget(ch.getOption(StandardSocketOptions.SO_RCVBUF) / 2);
-        // Group commit: one thread forces every file written since its last force, as often as the disk
-        // allows; each force covers everything the engine wrote meanwhile, however many agents.
+        // Group commit: one thread forces every file written since its last force, at most once per
+        // MIN_FORCE_INTERVAL_NS; each force covers everything the engine wrote meanwhile, however many agents.
         this.writer = new Thread(this::writerLoop, "tailwire-writer");
         this.writer.setDaemon(true);
         this.loop = new Thread(this::engineLoop, "tailwire-server");
@@ -169,8 +169,25 @@ public final class UdpServer implements AutoCloseable {
         };
     }
 
+    /**
+     * Shortest time between the starts of two group-commit rounds: 2 ms, so at most 500 rounds a second.
+     * Forcing back to back ran ~3000 fsyncs a second at 10k lines/s and, on the bench VM, stalled every
+     * process on the machine for ~10 ms every 100 ms (a plain fsync loop does the same; at 800 a second it
+     * does not): the latency bench's p99 was those stalls (BENCHMARKS.md; 1 ms still showed some). IOPS-metered
+     * cloud disks charge for each fsync too. It adds up to 2 ms to durable latency; at 130 MB/s a round still
+     * covers ~260 KB, far inside the window.
+     */
+    static final long MIN_FORCE_INTERVAL_NS = 2_000_000L;
+
     private void writerLoop() {
+        long lastRound = System.nanoTime() - MIN_FORCE_INTERVAL_NS;
         while (running.get()) {
+            long wait = lastRound + MIN_FORCE_INTERVAL_NS - System.nanoTime();
+            if (wait > 0) {
+                LockSupport.parkNanos(wait);
+                continue;
+            }
+            lastRound = System.nanoTime();
             if (store.unsyncedBytes() > 0 && store.syncDirty() > 0) {
                 durableAdvanced.set(true);
                 Waiter w = waiter;
@@ -190,7 +207,7 @@ public final class UdpServer implements AutoCloseable {
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
         long nextPublish = System.nanoTime();
-        try (Waiter idle = new Waiter(channel, 1_000_000, Waiter.SPINS + Waiter.YIELDS)) {
+        try (Waiter idle = new Waiter(channel, 1_000_000, 0)) {
             waiter = idle;
             while (running.get()) {
                 long now = System.nanoTime();
