@@ -183,6 +183,11 @@ public final class AgentCore implements AgentEvents {
         return d;
     }
 
+    /** The connection has data to send that only an ACK can let go (see AgentConnection.sendBlocked). */
+    public boolean waitingForPeer() {
+        return connection != null && connection.sendBlocked();
+    }
+
     /** Scans files and reads at once on the next poll (a file-change notification arrived). */
     public void wakeScan(long now) {
         nextScanAt = Math.min(nextScanAt, now);

@@ -45,7 +45,7 @@ public final class AgentConnection {
     public record Stats(long packetsSent, long dataPacketsSent, long retransmissions, long fastRetransmits,
                         long timeouts, long acksReceived, long datagramsDropped, long srttNs, long rtoNs,
                         long cwnd, long peerWindow, long bytesInFlight, long maxBytesInFlight,
-                        long bytesAcked, long spuriousRecoveries, long lossesTolerated, long minRttNs) {
+                        long bytesAcked, long spuriousRecoveries, long lossesTolerated, long minRttNs, long probes) {
     }
 
     private static final int RING = Wire.SACK_RANGE;
@@ -165,6 +165,12 @@ public final class AgentConnection {
     private long retransmissions;
     private long fastRetransmits;
     private long timeouts;
+    /** When a tail-loss probe is due (MAX_VALUE: nothing in flight); see {@link #sendProbe}. */
+    private long probeDeadlineNs = Long.MAX_VALUE;
+    private int probeBackoff;
+    private long lastProgressNs;
+    private long lastDataSentNs;
+    private long probes;
     private long acksReceived;
     private long dropped;
     private long bytesAcked;
@@ -240,7 +246,8 @@ public final class AgentConnection {
     public Stats stats() {
         return new Stats(packetsSent, dataPacketsSent, retransmissions, fastRetransmits, timeouts, acksReceived,
             dropped, rtt.srttNs(), rtt.rtoNs(), cc == null ? 0 : cc.window(), peerWindow, bytesInFlight,
-            maxBytesInFlight, bytesAcked, spuriousRecoveries, cc == null ? 0 : cc.lossesTolerated(), rtt.minRttNs());
+            maxBytesInFlight, bytesAcked, spuriousRecoveries, cc == null ? 0 : cc.lossesTolerated(), rtt.minRttNs(),
+            probes);
     }
 
     // ---------------------------------------------------------------- application calls
@@ -547,6 +554,8 @@ public final class AgentConnection {
         }
         if (newlyAcked) {
             deadlineDirty = true;
+            lastProgressNs = nowNs;
+            probeBackoff = 0;
             if (episodeOpen && episodeAcked == episodeLost) {
                 // Every packet the episode declared lost is acknowledged: undo only if all were spurious.
                 if (episodeSpurious == episodeLost && !episodeTimedOut) {
@@ -701,6 +710,9 @@ public final class AgentConnection {
             detectLosses(nowNs);
         }
         checkRetransmitTimers(nowNs);
+        if (probeDue(nowNs)) {
+            return sent(sendProbe(out, nowNs), nowNs);
+        }
         if (controlDeadlineNs == Long.MIN_VALUE || nowNs - controlDeadlineNs >= 0 || controlDirty) {
             int len = pollControl(out, nowNs);
             if (len > 0) {
@@ -772,12 +784,57 @@ public final class AgentConnection {
         s.state = IN_FLIGHT;
         s.sentTimeNs = nowNs;
         s.txSeq = ++txSeq;
+        lastDataSentNs = nowNs;
         s.deadlineNs = nowNs + rtt.rtoNs(s.timeouts);
         earliestDeadlineNs = Math.min(earliestDeadlineNs, s.deadlineNs);
         bytesInFlight += s.payloadLength;
         maxBytesInFlight = Math.max(maxBytesInFlight, bytesInFlight);
         dataPacketsSent++;
         return s.length;
+    }
+
+    /** Packets are in flight and no ACK has made progress for a PTO since the last send or ACK. */
+    private boolean probeDue(long nowNs) {
+        return bytesInFlight > 0 && nowNs - probeDeadline() >= 0;
+    }
+
+    private long probeDeadline() {
+        if (bytesInFlight == 0) {
+            return Long.MAX_VALUE;
+        }
+        long from = lastProgressNs - lastDataSentNs > 0 ? lastProgressNs : lastDataSentNs;
+        return from + rtt.ptoNs(probeBackoff);
+    }
+
+    /**
+     * Tail-loss probe (RFC 9002 6.2): the oldest packet in flight goes again, whatever cwnd says (a PING
+     * instead when the receiver's window has shrunk below what is in flight), and stays
+     * in flight (nothing is declared lost, cwnd is untouched). Its ACK, or that of the packets it pushes out
+     * of a queue holding them, lets the thresholds judge the rest in about one RTT instead of the 20 ms
+     * minimum RTO: a lost or held last packet of a flight otherwise stalls a window-limited sender.
+     */
+    private int sendProbe(MutableDirectBuffer out, long nowNs) {
+        probeBackoff++;
+        probes++;
+        if (bytesInFlight > peerWindow) {
+            // The window shrank below what is in flight: no DATA may leave (wire-spec 7.1), a PING may.
+            return encodePing(out, nowNs);
+        }
+        for (long pn = base; pn < sendNext; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (s.state == IN_FLIGHT) {
+                s.retransmitted = true; // two copies: an ACK echoing the older one is not an RTT sample
+                out.putBytes(0, s.buffer, 0, s.length);
+                out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
+                Checksum.seal(out, 0, s.length);
+                s.sentTimeNs = nowNs;
+                s.txSeq = ++txSeq;
+                lastDataSentNs = nowNs;
+                dataPacketsSent++;
+                return s.length;
+            }
+        }
+        return 0;
     }
 
     private void checkRetransmitTimers(long nowNs) {
@@ -865,6 +922,7 @@ public final class AgentConnection {
         long d = Math.min(lastReceivedNs + idleTimeoutNs, lastSentNs + keepaliveNs);
         d = Math.min(d, earliestDeadlineNs);
         d = Math.min(d, lossTimeNs);
+        d = Math.min(d, probeDeadline());
         d = Math.min(d, persistDeadlineNs);
         if (controlDirty) {
             return Long.MIN_VALUE;
@@ -881,6 +939,18 @@ public final class AgentConnection {
             }
         }
         return d;
+    }
+
+    /**
+     * Data waits to be sent (new or lost) while packets are in flight and the congestion or receiver window
+     * holds it back: what changes that is an ACK (or a loss timer), not the clock.
+     */
+    public boolean sendBlocked() {
+        if (state != State.CONNECTED || bytesInFlight == 0 || (lostCount == 0 && sendNext >= nextPn)) {
+            return false;
+        }
+        Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
+        return bytesInFlight + s.payloadLength > peerWindow || bytesInFlight >= cc.window();
     }
 
     private long firstLost() {

@@ -79,6 +79,22 @@ public final class RttEstimator {
         return clamp(srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs);
     }
 
+    /**
+     * Probe timeout (RFC 9002 6.2's PTO): the RTO's formula without the minimum RTO. When it expires with
+     * packets in flight and no ACK, the sender sends one of them again as a probe, without declaring
+     * anything lost or touching cwnd; its ACK tells what happened. Before the first sample: the RTO.
+     */
+    public long ptoNs(int backoff) {
+        if (!hasSample) {
+            return rtoNs(backoff);
+        }
+        long pto = Math.min(maxRtoNs, srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs);
+        for (int i = 0; i < backoff && pto < maxRtoNs; i++) {
+            pto <<= 1;
+        }
+        return Math.min(pto, maxRtoNs);
+    }
+
     /** RTO doubled {@code backoff} times, capped at the maximum RTO. */
     public long rtoNs(int backoff) {
         long rto = rtoNs();

@@ -126,6 +126,8 @@ public final class UdpAgent {
                 }
                 if (work > 0) {
                     idle.worked();
+                } else if (core.waitingForPeer()) {
+                    idle.awaitDatagram(now, core.nextDeadline()); // window full: only an ACK lets data go
                 } else {
                     idle.idle(now, core.nextDeadline());
                 }
@@ -189,7 +191,7 @@ public final class UdpAgent {
             if (c != null) {
                 var st = c.stats();
                 sb.append(", ").append(st.retransmissions()).append(" retransmissions (")
-                    .append(st.timeouts()).append(" by timeout, ").append(st.spuriousRecoveries())
+                    .append(st.timeouts()).append(" by timeout, ").append(st.probes()).append(" probes, ").append(st.spuriousRecoveries())
                     .append(" spurious loss episodes undone, ").append(st.lossesTolerated())
                     .append(" losses without a queue); cwnd ").append(st.cwnd() >> 10)
                     .append(" KiB, server window ").append(st.peerWindow() >> 10).append(" KiB, in flight ")

@@ -68,6 +68,20 @@ final class Waiter implements AutoCloseable {
         selector.selectedKeys().clear();
     }
 
+    /**
+     * Blocks until a datagram arrives, or for as long as {@code deadlineNs} allows but at least 1 ms (select's
+     * unit): for a loop that cannot go on before its peer answers, so a sub-ms deadline is worth missing by
+     * less than a millisecond rather than parking through the answer.
+     */
+    void awaitDatagram(long nowNs, long deadlineNs) throws IOException {
+        long waitMs = Math.max(1, Math.min(MAX_BLOCK_MS, (deadlineNs - nowNs) / 1_000_000));
+        if (deadlineNs - nowNs <= 0) {
+            return;
+        }
+        selector.select(waitMs);
+        selector.selectedKeys().clear();
+    }
+
     /** Ends a block early: another thread has news for the loop. */
     void wakeup() {
         selector.wakeup();

@@ -246,14 +246,15 @@ class EndpointTest {
     }
 
     @Test
-    void aLostTailPacketIsRecoveredByTheRetransmissionTimer() {
+    void aLostTailPacketIsRecoveredByATailLossProbeBeforeTheRetransmissionTimer() {
         Harness h = new Harness(20);
         int[] seen = {0};
         // One small segment only: nothing after it can trigger fast retransmit.
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_DATA && seen[0]++ == 0;
         byte[] data = EndToEndTest.randomBytes(20, 500);
         assertTrue(h.transfer("/t", data, 5000 * MS));
-        assertEquals(1, h.agent.stats().timeouts());
+        assertEquals(1, h.agent.stats().probes(), h.agent.stats().toString());
+        assertEquals(0, h.agent.stats().timeouts(), "the 20 ms minimum RTO never had to fire");
         assertEquals(0, h.agent.stats().fastRetransmits());
         assertArrayEquals(data, h.store.get("agent-1", "/t", 1).content());
     }
