@@ -544,6 +544,7 @@ public final class AgentConnection {
         }
         if (rttSample) {
             rtt.onSample(nowNs - echo, ack.ackDelay(), nowNs);
+            cc.onRtt(rtt.srttNs(), rtt.minRttNs());
         }
         while (base < sendNext && slots[(int) (base & MASK)].state == FREE) {
             base++;

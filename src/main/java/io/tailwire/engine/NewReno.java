@@ -70,6 +70,17 @@ public final class NewReno {
         return Math.max(MIN_QUEUE_THRESHOLD_NS, minRttNs / 4);
     }
 
+    /**
+     * A new RTT estimate: slow start ends once the path shows a queue (the smoothed RTT is
+     * {@link #queueThresholdNs} above the minimum), in the spirit of HyStart (RFC 9406): doubling on into
+     * a queue that is already building overflows it a round later, with a burst of losses and timeouts.
+     */
+    public void onRtt(long srttNs, long minRttNs) {
+        if (cwnd < ssthresh && minRttNs > 0 && srttNs - minRttNs >= queueThresholdNs(minRttNs)) {
+            ssthresh = cwnd;
+        }
+    }
+
     /** A packet was acknowledged (whatever {@link #onAcked} then does): feeds the recent loss rate. */
     public void onDelivered() {
         lossRate -= lossRate >> LOSS_RATE_SHIFT;

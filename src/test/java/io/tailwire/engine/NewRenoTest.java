@@ -128,4 +128,21 @@ class NewRenoTest {
         assertEquals(w, light.window());
         assertEquals(2000, light.lossesTolerated());
     }
+
+    @Test
+    void slowStartEndsWhenTheRttShowsAQueue() {
+        NewReno cc = new NewReno(MPS);
+        cc.onRtt(24 * MS, 20 * MS); // 4 ms of queue on a 20 ms path: below a quarter of it
+        cc.onAcked(MPS, 1);
+        assertEquals(11 * MPS, cc.window(), "still doubling");
+        cc.onRtt(26 * MS, 20 * MS); // 6 ms: a queue is building
+        assertEquals(11 * MPS, cc.ssthresh());
+        long acked = 0;
+        while (acked < 11 * MPS) {
+            cc.onAcked(MPS, 1);
+            acked += MPS;
+        }
+        long growth = cc.window() - 11 * MPS; // congestion avoidance: just under one packet per window
+        org.junit.jupiter.api.Assertions.assertTrue(growth > 0.9 * MPS && growth <= MPS, "growth " + growth);
+    }
 }
