@@ -164,7 +164,9 @@ many "$last_n" 0 "never-sent"
 
 # --- micro-benchmarks (JMH) -----------------------------------------------------------------------------
 # Hot path with -prof gc: ns/op and allocation per operation (gc.alloc.rate.norm, B/op).
-if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(); fi
+# Full: one fork, 3 x 2 s warm-up, 5 x 2 s measured per benchmark (JMH's defaults, 5 forks x 10 x 10 s,
+# would take over two hours for these ~20 benchmarks).
+if [ "$MODE" = quick ]; then JMH_ARGS=(-wi 2 -i 3 -w 1 -r 1); else JMH_ARGS=(-f 1 -wi 3 -i 5 -w 2 -r 2); fi
 echo "== JMH hot path (-prof gc)" >&2
 "${JAVA[@]}" org.openjdk.jmh.Main 'WireBenchmark|SackBenchmark|EngineBenchmark|Crc32c' "${JMH_ARGS[@]}" -prof gc \
   -rf text -rff "$OUT/jmh.txt" >&2
