@@ -200,6 +200,7 @@ public final class Tailer implements Closeable {
                 cur.rotatedAtNanos = now;
                 cur.lastChangeNanos = now;
                 events.accept(TailEvent.of(Kind.DELETION, cur, "path gone; reading the open file to its end"));
+                verifyLeftPath(cur, now);
                 return true;
             }
             if (!key.equals(cur.key)) {
@@ -207,6 +208,7 @@ public final class Tailer implements Closeable {
                 cur.rotatedAtNanos = now;
                 cur.lastChangeNanos = now;
                 events.accept(TailEvent.of(Kind.ROTATION, cur, "another file is at the path"));
+                verifyLeftPath(cur, now);
                 changed = true;
             } else {
                 return checkActive(cur, now) | changed;
@@ -333,6 +335,19 @@ public final class Tailer implements Closeable {
             }
         }
         return null;
+    }
+
+    /**
+     * A file that just left its path may have been rewritten to the very length we last saw (copytruncate,
+     * the same number of bytes again, then a rename or delete, all between two scans): only its first bytes
+     * tell, and it is about to be read to its end, so they are checked now rather than on the periodic
+     * verify (found by TailerPropertyTest: the new bytes were neither shipped nor reported lost).
+     */
+    private void verifyLeftPath(Generation g, long now) throws IOException {
+        if (g.handle != null && !g.suspect && g.handle.size() >= g.size
+            && !FileIdentities.prefixMatches(g.handle, g.identity, scratch)) {
+            rotatedTruncated(g, now);
+        }
     }
 
     private boolean checkRotated(Generation g, long now) throws IOException {
