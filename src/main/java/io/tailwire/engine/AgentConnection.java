@@ -165,8 +165,7 @@ public final class AgentConnection {
     private long retransmissions;
     private long fastRetransmits;
     private long timeouts;
-    /** When a tail-loss probe is due (MAX_VALUE: nothing in flight); see {@link #sendProbe}. */
-    private long probeDeadlineNs = Long.MAX_VALUE;
+    /** Tail-loss probes sent since the last ACK that acknowledged something; see {@link #sendProbe}. */
     private int probeBackoff;
     private long lastProgressNs;
     private long lastDataSentNs;
@@ -779,19 +778,24 @@ public final class AgentConnection {
 
     private int transmit(Slot s, MutableDirectBuffer out, long nowNs) {
         s.retransmitted |= s.state == LOST;
-        out.putBytes(0, s.buffer, 0, s.length);
-        out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
-        Checksum.seal(out, 0, s.length);
+        writeCopy(s, out, nowNs);
         s.state = IN_FLIGHT;
-        s.sentTimeNs = nowNs;
-        s.txSeq = ++txSeq;
-        lastDataSentNs = nowNs;
         s.deadlineNs = nowNs + rtt.rtoNs(s.timeouts);
         earliestDeadlineNs = Math.min(earliestDeadlineNs, s.deadlineNs);
         bytesInFlight += s.payloadLength;
         maxBytesInFlight = Math.max(maxBytesInFlight, bytesInFlight);
-        dataPacketsSent++;
         return s.length;
+    }
+
+    /** Writes a copy of {@code s} into {@code out}, stamped and sealed now, as its newest transmission. */
+    private void writeCopy(Slot s, MutableDirectBuffer out, long nowNs) {
+        out.putBytes(0, s.buffer, 0, s.length);
+        out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
+        Checksum.seal(out, 0, s.length);
+        s.sentTimeNs = nowNs;
+        s.txSeq = ++txSeq;
+        lastDataSentNs = nowNs;
+        dataPacketsSent++;
     }
 
     /** Packets are in flight and no ACK has made progress for a PTO since the last send or ACK. */
@@ -825,13 +829,7 @@ public final class AgentConnection {
             Slot s = slots[(int) (pn & MASK)];
             if (s.state == IN_FLIGHT) {
                 s.retransmitted = true; // two copies: an ACK echoing the older one is not an RTT sample
-                out.putBytes(0, s.buffer, 0, s.length);
-                out.putLong(Wire.DATA_TIMESTAMP_OFFSET, nowNs, Wire.BYTE_ORDER);
-                Checksum.seal(out, 0, s.length);
-                s.sentTimeNs = nowNs;
-                s.txSeq = ++txSeq;
-                lastDataSentNs = nowNs;
-                dataPacketsSent++;
+                writeCopy(s, out, nowNs);
                 return s.length;
             }
         }

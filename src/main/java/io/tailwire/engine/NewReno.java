@@ -8,7 +8,8 @@ package io.tailwire.engine;
  * goes back to what it was before them.
  *
  * <p>Loss without a queue is not congestion (wire-spec.md 7.3, in the spirit of TCP Veno): a loss declared
- * while the smoothed RTT is within {@link #queueThresholdNs} of the minimum RTT leaves the window alone,
+ * while the RTT (the sender passes the larger of SRTT and the recent maximum sample) is within
+ * {@link #queueThresholdNs} of the minimum RTT leaves the window alone,
  * unless losses are frequent ({@link #HEAVY_LOSS_PERCENT} of recent packets). A bottleneck that overflows
  * has a full queue, so its losses still halve the window; random loss on an uncongested path (a noisy link,
  * a lossy proxy) no longer caps the window at Reno's sqrt(1.5/p) packets.
@@ -105,15 +106,15 @@ public final class NewReno {
     }
 
     /**
-     * A packet sent at {@code sentTimeNs} was declared lost at {@code nowNs}, when the smoothed RTT was
-     * {@code srttNs} and the minimum RTT {@code minRttNs} (0: no sample yet).
+     * A packet sent at {@code sentTimeNs} was declared lost at {@code nowNs}, when the RTT that shows the
+     * queue was {@code rttNs} and the minimum RTT {@code minRttNs} (0: no sample yet).
      */
-    public void onLost(long sentTimeNs, long nowNs, long srttNs, long minRttNs) {
+    public void onLost(long sentTimeNs, long nowNs, long rttNs, long minRttNs) {
         lossRate += (LOSS_RATE_ONE - lossRate) >> LOSS_RATE_SHIFT;
         if (inRecovery(sentTimeNs)) {
             return; // once per recovery period
         }
-        if (minRttNs > 0 && srttNs - minRttNs < queueThresholdNs(minRttNs) && lossRate < HEAVY_LOSS) {
+        if (minRttNs > 0 && rttNs - minRttNs < queueThresholdNs(minRttNs) && lossRate < HEAVY_LOSS) {
             // No queue: the loss is the path's, not congestion. It still ends slow start, whose doubling
             // outruns the smoothed RTT and would otherwise overflow a queue before it shows.
             lossesTolerated++;

@@ -70,38 +70,39 @@ public final class RttEstimator {
     }
 
     public long rtoNs() {
-        if (!hasSample) {
-            return clamp(initialRttNs);
-        }
-        // The variance term is at least SRTT/8 + 1 ms so that the timer never fires before the time
-        // threshold of loss detection (9/8 RTT, at least 1 ms) has had its chance: on a steady path RTTVAR
-        // falls to ~0 and a timer at SRTT + 1 ms turned every small-window loss into a timeout.
-        return clamp(srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs);
+        return hasSample ? clamp(timeoutNs()) : clamp(initialRttNs);
     }
 
     /**
-     * Probe timeout (RFC 9002 6.2's PTO): the RTO's formula without the minimum RTO. When it expires with
-     * packets in flight and no ACK, the sender sends one of them again as a probe, without declaring
-     * anything lost or touching cwnd; its ACK tells what happened. Before the first sample: the RTO.
+     * SRTT + max(1 ms + SRTT/8, 4 RTTVAR) + max_ack_delay. The variance term is at least SRTT/8 + 1 ms so
+     * that a timer never fires before the time threshold of loss detection (9/8 RTT, at least 1 ms) has had
+     * its chance: on a steady path RTTVAR falls to ~0 and a timer at SRTT + 1 ms turned every small-window
+     * loss into a timeout.
      */
-    public long ptoNs(int backoff) {
-        if (!hasSample) {
-            return rtoNs(backoff);
-        }
-        long pto = Math.min(maxRtoNs, srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs);
-        for (int i = 0; i < backoff && pto < maxRtoNs; i++) {
-            pto <<= 1;
-        }
-        return Math.min(pto, maxRtoNs);
+    private long timeoutNs() {
+        return srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs;
     }
 
     /** RTO doubled {@code backoff} times, capped at the maximum RTO. */
     public long rtoNs(int backoff) {
-        long rto = rtoNs();
-        for (int i = 0; i < backoff && rto < maxRtoNs; i++) {
-            rto <<= 1;
+        return backedOff(rtoNs(), backoff);
+    }
+
+    /**
+     * Probe timeout (RFC 9002 6.2's PTO): the RTO's formula without the minimum RTO, doubled
+     * {@code backoff} times. When it expires with packets in flight and no ACK, the sender sends one of them
+     * again as a probe, without declaring anything lost or touching cwnd; its ACK tells what happened.
+     * Before the first sample: the RTO.
+     */
+    public long ptoNs(int backoff) {
+        return hasSample ? backedOff(Math.min(maxRtoNs, timeoutNs()), backoff) : rtoNs(backoff);
+    }
+
+    private long backedOff(long timeout, int backoff) {
+        for (int i = 0; i < backoff && timeout < maxRtoNs; i++) {
+            timeout <<= 1;
         }
-        return Math.min(rto, maxRtoNs);
+        return Math.min(timeout, maxRtoNs);
     }
 
     private long clamp(long v) {

@@ -191,9 +191,9 @@ public final class UdpAgent {
             if (c != null) {
                 var st = c.stats();
                 sb.append(", ").append(st.retransmissions()).append(" retransmissions (")
-                    .append(st.timeouts()).append(" by timeout, ").append(st.probes()).append(" probes, ").append(st.spuriousRecoveries())
-                    .append(" spurious loss episodes undone, ").append(st.lossesTolerated())
-                    .append(" losses without a queue); cwnd ").append(st.cwnd() >> 10)
+                    .append(st.timeouts()).append(" by timeout, ").append(st.probes()).append(" probes, ")
+                    .append(st.spuriousRecoveries()).append(" spurious loss episodes undone, ")
+                    .append(st.lossesTolerated()).append(" losses without a queue); cwnd ").append(st.cwnd() >> 10)
                     .append(" KiB, server window ").append(st.peerWindow() >> 10).append(" KiB, in flight ")
                     .append(st.bytesInFlight() >> 10).append(" KiB, srtt ")
                     .append(String.format("%.2f", st.srttNs() / 1e6)).append(" ms (min ")

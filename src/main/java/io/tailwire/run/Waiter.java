@@ -13,8 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>It never spins or yields. On the 2-core bench machine 50 spins, 10 yields and parks doubling from 1 µs
  * after every bit of work took the CPU from the other process and from the application writing the log:
- * parking at once (200 µs, doubling) measured 150-168 MB/s where spinning gave 138, and the 10k lines/s p99 fell from 5.4-10 ms
- * to 3.8-4.7 ms (BENCHMARKS.md). An agent shares its host with the application it ships logs for.
+ * parking at once (200 µs, doubling) measured 150-168 MB/s where spinning gave 138, and the p99 at 10k
+ * lines/s fell from 5.4-10 ms to 3.8-4.7 ms (BENCHMARKS.md). An agent shares its host with the
+ * application it ships logs for.
  */
 final class Waiter implements AutoCloseable {
     /**
