@@ -451,7 +451,7 @@ public final class AgentConnection {
     private void handshakeRttSample(long nowNs) {
         // Karn: only a HELLO sent once since the last reply gives an unambiguous sample.
         if (helloSendsSinceReply == 1) {
-            rtt.onSample(nowNs - helloSentNs, 0);
+            rtt.onSample(nowNs - helloSentNs, 0, nowNs);
         }
         helloSendsSinceReply = 0;
         helloBackoff = 0;
@@ -927,10 +927,8 @@ public final class AgentConnection {
             return Long.MIN_VALUE;
         }
         d = Math.min(d, controlDeadlineNs);
-        long limit = peerWindow;
         if (lostCount > 0 || sendNext < nextPn) {
-            Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
-            if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cc.window()) {
+            if (nextPacketFits()) {
                 return Long.MIN_VALUE; // data can go now
             }
             if (bytesInFlight == 0 && persistDeadlineNs == Long.MAX_VALUE) {
@@ -945,11 +943,14 @@ public final class AgentConnection {
      * holds it back: what changes that is an ACK (or a loss timer), not the clock.
      */
     public boolean sendBlocked() {
-        if (state != State.CONNECTED || bytesInFlight == 0 || (lostCount == 0 && sendNext >= nextPn)) {
-            return false;
-        }
+        return state == State.CONNECTED && bytesInFlight > 0 && (lostCount > 0 || sendNext < nextPn)
+            && !nextPacketFits();
+    }
+
+    /** The packet that goes next (the oldest lost one, else the next new one) fits both windows. */
+    private boolean nextPacketFits() {
         Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
-        return bytesInFlight + s.payloadLength > peerWindow || bytesInFlight >= cc.window();
+        return bytesInFlight + s.payloadLength <= peerWindow && bytesInFlight < cc.window();
     }
 
     private long firstLost() {

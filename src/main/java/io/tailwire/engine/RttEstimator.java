@@ -35,24 +35,20 @@ public final class RttEstimator {
         this(100 * MS, 2 * MS, 2000 * MS, MS);
     }
 
-    /** Adds a sample; the peer's ack delay is subtracted when that leaves at least the minimum RTT. */
-    public void onSample(long rttNs, long ackDelayNs) {
-        onSample(rttNs, ackDelayNs, Long.MIN_VALUE);
-    }
-
-    /** As {@link #onSample(long, long)}, taken at {@code nowNs} (which feeds {@link #recentMaxNs}). */
+    /**
+     * Adds a sample taken at {@code nowNs}; the peer's ack delay is subtracted when that leaves at least the
+     * minimum RTT.
+     */
     public void onSample(long rttNs, long ackDelayNs, long nowNs) {
         if (rttNs < 0) {
             return;
         }
-        if (nowNs != Long.MIN_VALUE) {
-            if (windowStartNs == Long.MIN_VALUE || nowNs - windowStartNs >= srttNs) {
-                previousWindowMaxNs = windowMaxNs;
-                windowMaxNs = 0;
-                windowStartNs = nowNs;
-            }
-            windowMaxNs = Math.max(windowMaxNs, rttNs);
+        if (windowStartNs == Long.MIN_VALUE || nowNs - windowStartNs >= srttNs) {
+            previousWindowMaxNs = windowMaxNs;
+            windowMaxNs = 0;
+            windowStartNs = nowNs;
         }
+        windowMaxNs = Math.max(windowMaxNs, rttNs);
         latestNs = rttNs;
         minRttNs = Math.min(minRttNs, rttNs);
         long adjusted = rttNs;

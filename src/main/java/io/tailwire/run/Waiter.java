@@ -75,11 +75,11 @@ final class Waiter implements AutoCloseable {
      * less than a millisecond rather than parking through the answer.
      */
     void awaitDatagram(long nowNs, long deadlineNs) throws IOException {
-        long waitMs = Math.max(1, Math.min(MAX_BLOCK_MS, (deadlineNs - nowNs) / 1_000_000));
-        if (deadlineNs - nowNs <= 0) {
+        long waitNs = deadlineNs - nowNs;
+        if (waitNs <= 0) {
             return;
         }
-        selector.select(waitMs);
+        selector.select(Math.max(1, Math.min(MAX_BLOCK_MS, waitNs / 1_000_000)));
         selector.selectedKeys().clear();
     }
 
