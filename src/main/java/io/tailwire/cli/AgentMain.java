@@ -6,7 +6,9 @@ import io.tailwire.agent.TailerConfig;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpAgent;
+import io.tailwire.wire.Wire;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -41,55 +43,103 @@ public final class AgentMain {
 
         @Parameter(names = "--max-datagram", description = "Largest datagram in bytes (1200..65507); 1472 fits a "
             + "1500-byte MTU, loopback and jumbo-frame paths may use more")
-        int maxDatagram = 1472;
+        int maxDatagram = DEFAULT_MAX_DATAGRAM_BYTES;
 
-        @Parameter(names = "--send-buffer", description = "Most payload bytes queued or unacknowledged at once")
-        long sendBuffer = 4L << 20;
+        @Parameter(names = "--send-buffer", description = "Most payload bytes queued or unacknowledged at once, at "
+            + "least --max-datagram. Size: " + ByteSize.FORMS, converter = ByteSize.class)
+        long sendBuffer = DEFAULT_SEND_BUFFER_BYTES;
 
         @Parameter(names = "--rotate-grace-ms", description = "After a rotation, how long the old file must stay "
-            + "unchanged before it is considered finished")
-        long rotateGraceMs = 2000;
+            + "unchanged before it is considered finished (0.." + MAX_MS + " ms)")
+        long rotateGraceMs = DEFAULT_ROTATE_GRACE_MS;
 
-        @Parameter(names = "--max-rotated-handles", description = "Rotated files kept open until shipped; past "
-            + "this the oldest is dropped with an explicit loss report")
-        int maxRotatedHandles = 64;
+        @Parameter(names = "--max-rotated-handles", description = "Rotated files kept open until shipped (at least "
+            + "1); past this the oldest is dropped with an explicit loss report")
+        int maxRotatedHandles = DEFAULT_MAX_ROTATED_HANDLES;
 
-        @Parameter(names = "--poll-min-us", description = "Shortest file poll interval while files are busy (µs)")
-        long pollMinMicros = 200;
+        @Parameter(names = "--poll-min-us", description = "Shortest file poll interval while files are busy (1.."
+            + MAX_POLL_MIN_US + " µs)")
+        long pollMinMicros = DEFAULT_POLL_MIN_US;
 
-        @Parameter(names = "--poll-max-ms", description = "Longest file poll interval while idle (ms)")
-        long pollMaxMillis = 10;
+        @Parameter(names = "--poll-max-ms", description = "Longest file poll interval while idle (1.." + MAX_POLL_MAX_MS
+            + " ms, and not below --poll-min-us)")
+        long pollMaxMillis = DEFAULT_POLL_MAX_MS;
 
         @Parameter(names = "--shutdown-timeout-ms", description = "On SIGTERM/SIGINT, how long to wait for the "
-            + "server to acknowledge what was sent")
-        long shutdownTimeoutMs = 5000;
+            + "server to acknowledge what was sent (0: do not wait; at most " + MAX_MS + " ms)")
+        long shutdownTimeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS;
 
-        @Parameter(names = "--status-interval", description = "Seconds between status lines (0: only when "
-            + "behind)")
+        @Parameter(names = "--status-interval", description = "Seconds between status lines (0: off, a line only "
+            + "while behind; at most " + MAX_STATUS_INTERVAL_S + ")")
         int statusInterval = 0;
 
-        @Parameter(names = "--debug", description = "Verbose logging")
+        @Parameter(names = "--debug", description = "Debug logging: connection and stream events (opened, "
+            + "closed, lost packets, retries)")
         boolean debug;
 
         @Parameter(names = {"--help", "-h"}, help = true, description = "Show this help")
         boolean help;
     }
 
-    public static void main(String[] args) {
+    /** Defaults and bounds, each defined once with its unit. */
+    static final int DEFAULT_MAX_DATAGRAM_BYTES = 1472;
+    static final long DEFAULT_SEND_BUFFER_BYTES = 4L << 20;
+    static final long DEFAULT_ROTATE_GRACE_MS = 2000;
+    static final int DEFAULT_MAX_ROTATED_HANDLES = 64;
+    static final long DEFAULT_POLL_MIN_US = 200;
+    static final long DEFAULT_POLL_MAX_MS = 10;
+    static final long DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+    /** Upper bounds that keep the conversions to nanoseconds within a long, and mean something. */
+    static final long MAX_MS = 86_400_000L;
+    static final long MAX_POLL_MIN_US = 1_000_000L;
+    static final long MAX_POLL_MAX_MS = 60_000L;
+    static final int MAX_STATUS_INTERVAL_S = 86_400;
+
+    /** Parses and checks the flags; on --help, --version or a bad flag prints and throws Exit (0 or 2). */
+    static Options parse(String[] args, PrintStream out, PrintStream err) throws Cli.Exit {
         Options o = new Options();
-        Cli.parse(PROGRAM, o, args, () -> o.help);
+        Cli.parse(PROGRAM, o, args, () -> o.help, out, err);
+        Cli.require(!o.files.isEmpty() || !o.globs.isEmpty(), PROGRAM, "nothing to tail: give at least one --file "
+            + "PATH or --glob PATTERN", err);
+        Cli.require(o.server.getPort() != 0, PROGRAM, "--server port must be 1..65535", err);
+        Cli.require(o.id == null || validId(o.id), PROGRAM, "--id '" + o.id + "' is not valid: use 1 to 64 of "
+            + "A-Z a-z 0-9 . _ -", err);
+        Cli.require(!o.state.isBlank(), PROGRAM, "--state must name a directory", err);
+        Cli.require(o.maxDatagram >= Wire.MIN_MAX_DATAGRAM && o.maxDatagram <= Wire.MAX_MAX_DATAGRAM, PROGRAM,
+            "--max-datagram " + o.maxDatagram + " is out of range " + Wire.MIN_MAX_DATAGRAM + ".."
+                + Wire.MAX_MAX_DATAGRAM, err);
+        Cli.require(o.sendBuffer >= o.maxDatagram, PROGRAM, "--send-buffer must be at least one datagram "
+            + "(--max-datagram, " + o.maxDatagram + " bytes)", err);
+        Cli.require(o.rotateGraceMs >= 0 && o.rotateGraceMs <= MAX_MS, PROGRAM, "--rotate-grace-ms must be 0.."
+            + MAX_MS, err);
+        Cli.require(o.maxRotatedHandles >= 1, PROGRAM, "--max-rotated-handles must be at least 1", err);
+        Cli.require(o.pollMinMicros >= 1 && o.pollMinMicros <= MAX_POLL_MIN_US, PROGRAM, "--poll-min-us must be 1.."
+            + MAX_POLL_MIN_US, err);
+        Cli.require(o.pollMaxMillis >= 1 && o.pollMaxMillis <= MAX_POLL_MAX_MS, PROGRAM, "--poll-max-ms must be 1.."
+            + MAX_POLL_MAX_MS, err);
+        Cli.require(o.pollMaxMillis * 1000 >= o.pollMinMicros, PROGRAM, "--poll-max-ms must not be shorter than "
+            + "--poll-min-us", err);
+        Cli.require(o.shutdownTimeoutMs >= 0 && o.shutdownTimeoutMs <= MAX_MS, PROGRAM, "--shutdown-timeout-ms must "
+            + "be 0.." + MAX_MS, err);
+        Cli.require(o.statusInterval >= 0 && o.statusInterval <= MAX_STATUS_INTERVAL_S, PROGRAM, "--status-interval "
+            + "must be 0 (off) .." + MAX_STATUS_INTERVAL_S + " seconds", err);
+        return o;
+    }
+
+    static boolean validId(String id) {
+        return AGENT_ID.matcher(id).matches() && !id.equals(".") && !id.equals("..");
+    }
+
+    public static void main(String[] args) {
+        Options o;
+        try {
+            o = parse(args, System.out, System.err);
+        } catch (Cli.Exit e) {
+            System.exit(e.code);
+            return;
+        }
         Log.setDebug(o.debug);
-        if (o.files.isEmpty() && o.globs.isEmpty()) {
-            Cli.fail(PROGRAM, "nothing to tail: give at least one --file PATH or --glob PATTERN (see "
-                + PROGRAM + " --help)", Cli.EXIT_USAGE);
-        }
         String id = o.id != null ? o.id : defaultId();
-        if (!AGENT_ID.matcher(id).matches() || id.equals(".") || id.equals("..")) {
-            Cli.fail(PROGRAM, "--id '" + id + "' is not valid: use 1 to 64 of A-Z a-z 0-9 . _ -", Cli.EXIT_USAGE);
-        }
-        if (o.maxDatagram < 1200 || o.maxDatagram > 65507) {
-            Cli.fail(PROGRAM, "--max-datagram " + o.maxDatagram + " is out of range 1200..65507", Cli.EXIT_USAGE);
-        }
         List<String> sources = new ArrayList<>();
         for (String f : o.files) {
             sources.add(Path.of(f).toAbsolutePath().normalize().toString());
@@ -124,7 +174,7 @@ public final class AgentMain {
     private static int run(Options o, String id, List<String> sources, Path stateDir) {
         Log log = new Log("agent");
         AgentConnectionConfig cc = AgentConnectionConfig.defaults(id).withMaxDatagramSize(o.maxDatagram)
-            .withSendBufferBytes(Math.max(o.sendBuffer, o.maxDatagram));
+            .withSendBufferBytes(o.sendBuffer);
         TailerConfig tc = TailerConfig.of(sources).withRotationGraceNanos(o.rotateGraceMs * 1_000_000L)
             .withMaxRotatedHandles(o.maxRotatedHandles);
         PollBackoff poll = new PollBackoff(o.pollMinMicros * 1000L, o.pollMaxMillis * 1_000_000L);

@@ -23,6 +23,31 @@ public final class Cli {
         }
     }
 
+    /** Every command takes it (handled here, before the command's own flags are parsed). */
+    public static final String VERSION_FLAG = "--version";
+
+    /** The build's version, from the Maven descriptor packaged in the jar. */
+    public static String version() {
+        try (java.io.InputStream in = Cli.class.getResourceAsStream(
+            "/META-INF/maven/io.tailwire/tailwire/pom.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                return p.getProperty("version", "unknown");
+            }
+        } catch (java.io.IOException e) {
+            // fall through: a version we cannot read is reported as unknown, not as a failure
+        }
+        return "unknown (not run from the built jar)";
+    }
+
+    /** Bad value of a flag: one line naming the flag and its rule (see {@link #usageError}), exit 2. */
+    public static void require(boolean ok, String program, String message, java.io.PrintStream err) throws Exit {
+        if (!ok) {
+            throw usageError(program, message, err);
+        }
+    }
+
     /** Options classes of the tools carry their --help flag behind this. */
     public interface HasHelp {
         boolean help();
@@ -34,6 +59,12 @@ public final class Cli {
      */
     public static void parse(String program, Object opts, String[] args, java.util.function.BooleanSupplier help,
                              java.io.PrintStream out, java.io.PrintStream err) throws Exit {
+        for (String a : args) {
+            if (a.equals(VERSION_FLAG)) {
+                out.println(program + " " + version());
+                throw new Exit(0);
+            }
+        }
         JCommander jc = JCommander.newBuilder().programName(program).addObject(opts).build();
         try {
             jc.parse(args);
@@ -51,6 +82,7 @@ public final class Cli {
             StringBuilder sb = new StringBuilder();
             jc.getUsageFormatter().usage(sb);
             out.print(sb);
+            out.println("    " + VERSION_FLAG + "\n      Print the version and exit");
             throw new Exit(0);
         }
     }

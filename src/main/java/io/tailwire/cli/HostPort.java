@@ -1,16 +1,25 @@
 package io.tailwire.cli;
 
-import com.beust.jcommander.IStringConverter;
 import com.beust.jcommander.ParameterException;
+import com.beust.jcommander.converters.BaseConverter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 
 /** HOST:PORT (or [v6]:PORT) to a resolved address, with an error that names what is wrong. */
-public final class HostPort implements IStringConverter<InetSocketAddress> {
+public final class HostPort extends BaseConverter<InetSocketAddress> {
+    /** jcommander passes the flag's name, so the error can say which flag is wrong. */
+    public HostPort(String optionName) {
+        super(optionName);
+    }
+
     @Override
     public InetSocketAddress convert(String value) {
-        return parse(value);
+        try {
+            return parse(value);
+        } catch (ParameterException e) {
+            throw new ParameterException(getOptionName() + ": " + e.getMessage());
+        }
     }
 
     public static InetSocketAddress parse(String value) {

@@ -5,7 +5,9 @@ import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.OutputStore;
 import io.tailwire.server.admin.IngestThrottle;
+import io.tailwire.wire.Wire;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -15,65 +17,91 @@ import java.nio.file.Path;
 public final class ServerMain {
     static final String PROGRAM = "udp-server";
 
+    /** Defaults, each defined once with its unit. */
+    static final int DEFAULT_PORT = 7070;
+    static final int DEFAULT_MAX_CONNECTIONS = 10_000;
+    static final long DEFAULT_CONNECTION_BUFFER_BYTES = 4L << 20;
+    static final int DEFAULT_MAX_STREAMS = 4096;
+    /** Largest datagram a server takes; agents negotiate down to their own (wire-spec.md 3). */
+    static final int DEFAULT_MAX_DATAGRAM_BYTES = Wire.MAX_MAX_DATAGRAM;
+
     static final class Options {
-        @Parameter(names = "--listen", description = "UDP address to listen on, HOST:PORT", converter = HostPort.class)
-        InetSocketAddress listen = new InetSocketAddress(InetAddress.getLoopbackAddress(), 7070);
+        @Parameter(names = "--listen", description = "UDP address to listen on, HOST:PORT (port 0: any free port). "
+            + "A wildcard host (0.0.0.0 or [::]) listens on every local address, each with its own socket, so "
+            + "replies leave from the address the agent sent to", converter = HostPort.class)
+        InetSocketAddress listen = new InetSocketAddress(InetAddress.getLoopbackAddress(), DEFAULT_PORT);
 
         @Parameter(names = "--out", description = "Output directory: OUT/AGENT_ID/<source path>")
         String out = "received";
 
-        @Parameter(names = "--max-connections", description = "Agents connected at once; past this new ones are "
-            + "told BUSY and retry later")
-        int maxConnections = 10_000;
+        @Parameter(names = "--max-connections", description = "Agents connected at once (at least 1); past this "
+            + "new ones are told BUSY and retry later")
+        int maxConnections = DEFAULT_MAX_CONNECTIONS;
 
-        @Parameter(names = "--connection-buffer", description = "Receive buffer per connection in bytes (reorder "
-            + "buffer plus bytes written but not yet durable); the advertised window is what is free of it")
-        long connectionBuffer = 4L << 20;
+        @Parameter(names = "--connection-buffer", description = "Receive buffer per connection (reorder buffer "
+            + "plus bytes written but not yet durable), at least --max-datagram; the advertised window is what "
+            + "is free of it. Size: " + ByteSize.FORMS, converter = ByteSize.class)
+        long connectionBuffer = DEFAULT_CONNECTION_BUFFER_BYTES;
 
-        @Parameter(names = "--max-datagram", description = "Largest datagram accepted (1200..65507)")
-        int maxDatagram = 65507;
+        @Parameter(names = "--max-datagram", description = "Largest datagram accepted, in bytes (1200..65507)")
+        int maxDatagram = DEFAULT_MAX_DATAGRAM_BYTES;
 
-        @Parameter(names = "--max-streams", description = "Open streams (file generations) per connection")
-        int maxStreams = 4096;
+        @Parameter(names = "--max-streams", description = "Open streams (file generations) per connection (at "
+            + "least 1)")
+        int maxStreams = DEFAULT_MAX_STREAMS;
 
-        @Parameter(names = "--memory-budget", description = "Receive buffer memory shared by all connections, "
-            + "in bytes: each sending connection gets at most this divided by the number of sending connections")
+        @Parameter(names = "--memory-budget", description = "Receive buffer memory shared by all connections, at "
+            + "least --max-datagram: each sending connection gets at most this divided by the number of sending "
+            + "connections. Size: " + ByteSize.FORMS, converter = ByteSize.class)
         long memoryBudget = UdpServer.DEFAULT_MEMORY_BUDGET;
 
         @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET/POST /throttle, GET /metrics, "
-            + "GET /status); no authentication, bind it to a trusted interface", converter = HostPort.class)
+            + "GET /status); off unless given; no authentication, bind it to a trusted interface",
+            converter = HostPort.class)
         InetSocketAddress admin;
 
         @Parameter(names = "--throttle", description = "Initial server-wide ingest limit in bytes per second "
-            + "(-1 unlimited, 0 paused); change it at run time with POST /throttle")
-        long throttle = -1;
+            + "(-1: unlimited, i.e. off; 0: paused); change it at run time with POST /throttle. Size: "
+            + ByteSize.FORMS, converter = ByteSize.class)
+        long throttle = IngestThrottle.UNLIMITED;
 
-        @Parameter(names = "--debug", description = "Verbose logging")
+        @Parameter(names = "--debug", description = "Debug logging: every connection's and stream's events "
+            + "(datagrams refused, windows, closes with their reasons)")
         boolean debug;
 
         @Parameter(names = {"--help", "-h"}, help = true, description = "Show this help")
         boolean help;
     }
 
-    public static void main(String[] args) {
+    /** Parses and checks the flags; on --help, --version or a bad flag prints and throws Exit (0 or 2). */
+    static Options parse(String[] args, PrintStream out, PrintStream err) throws Cli.Exit {
         Options o = new Options();
-        Cli.parse(PROGRAM, o, args, () -> o.help);
-        Log.setDebug(o.debug);
-        if (o.maxDatagram < 1200 || o.maxDatagram > 65507) {
-            Cli.fail(PROGRAM, "--max-datagram " + o.maxDatagram + " is out of range 1200..65507", Cli.EXIT_USAGE);
-        }
-        if (o.maxConnections < 1) {
-            Cli.fail(PROGRAM, "--max-connections must be at least 1", Cli.EXIT_USAGE);
-        }
-        if (o.memoryBudget < o.maxDatagram) {
-            Cli.fail(PROGRAM, "--memory-budget must be at least one datagram (" + o.maxDatagram + " bytes)",
-                Cli.EXIT_USAGE);
-        }
+        Cli.parse(PROGRAM, o, args, () -> o.help, out, err);
+        Cli.require(o.maxDatagram >= Wire.MIN_MAX_DATAGRAM && o.maxDatagram <= Wire.MAX_MAX_DATAGRAM, PROGRAM,
+            "--max-datagram " + o.maxDatagram + " is out of range " + Wire.MIN_MAX_DATAGRAM + ".."
+                + Wire.MAX_MAX_DATAGRAM, err);
+        Cli.require(o.maxConnections >= 1, PROGRAM, "--max-connections must be at least 1", err);
+        Cli.require(o.maxStreams >= 1, PROGRAM, "--max-streams must be at least 1", err);
+        Cli.require(o.connectionBuffer >= o.maxDatagram, PROGRAM, "--connection-buffer must be at least one "
+            + "datagram (--max-datagram, " + o.maxDatagram + " bytes)", err);
+        Cli.require(o.memoryBudget >= o.maxDatagram, PROGRAM, "--memory-budget must be at least one datagram "
+            + "(--max-datagram, " + o.maxDatagram + " bytes)", err);
+        Cli.require(o.throttle >= IngestThrottle.UNLIMITED && o.throttle <= IngestThrottle.MAX_RATE, PROGRAM,
+            "--throttle must be -1 (unlimited), 0 (paused) or 1.." + IngestThrottle.MAX_RATE + " bytes per second",
+            err);
+        Cli.require(!o.out.isBlank(), PROGRAM, "--out must name a directory", err);
+        return o;
+    }
+
+    public static void main(String[] args) {
+        Options o;
         try {
-            IngestThrottle.checkRate(o.throttle);
-        } catch (IllegalArgumentException e) {
-            Cli.fail(PROGRAM, "--throttle: " + e.getMessage(), Cli.EXIT_USAGE);
+            o = parse(args, System.out, System.err);
+        } catch (Cli.Exit e) {
+            System.exit(e.code);
+            return;
         }
+        Log.setDebug(o.debug);
         Path out = Path.of(o.out).toAbsolutePath().normalize();
         try {
             Files.createDirectories(out);
