@@ -4,6 +4,7 @@ import com.beust.jcommander.Parameter;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.OutputStore;
+import io.tailwire.server.ServerStatus;
 import io.tailwire.server.admin.IngestThrottle;
 import io.tailwire.wire.Wire;
 import java.io.IOException;
@@ -24,6 +25,8 @@ public final class ServerMain {
     static final int DEFAULT_MAX_STREAMS = 4096;
     /** Largest datagram a server takes; agents negotiate down to their own (wire-spec.md 3). */
     static final int DEFAULT_MAX_DATAGRAM_BYTES = Wire.MAX_MAX_DATAGRAM;
+
+    static final long MAX_LINGER_S = 86_400 * 7;
 
     static final class Options {
         @Parameter(names = "--listen", description = "UDP address to listen on, HOST:PORT (port 0: any free port). "
@@ -65,6 +68,11 @@ public final class ServerMain {
             + ByteSize.FORMS, converter = ByteSize.class)
         long throttle = IngestThrottle.UNLIMITED;
 
+        @Parameter(names = "--agent-linger-s", description = "How long a disconnected agent stays in /status and "
+            + "/metrics (marked disconnected) before its series are removed, in seconds (0.." + MAX_LINGER_S
+            + "; 0: removed at the next publish)")
+        long agentLingerS = ServerStatus.DEFAULT_DISCONNECTED_LINGER_NS / 1_000_000_000L;
+
         @Parameter(names = "--debug", description = "Debug logging: every connection's and stream's events "
             + "(datagrams refused, windows, closes with their reasons)")
         boolean debug;
@@ -89,6 +97,8 @@ public final class ServerMain {
         Cli.require(o.throttle >= IngestThrottle.UNLIMITED && o.throttle <= IngestThrottle.MAX_RATE, PROGRAM,
             "--throttle must be -1 (unlimited), 0 (paused) or 1.." + IngestThrottle.MAX_RATE + " bytes per second",
             err);
+        Cli.require(o.agentLingerS >= 0 && o.agentLingerS <= MAX_LINGER_S, PROGRAM, "--agent-linger-s must be 0.."
+            + MAX_LINGER_S, err);
         Cli.require(!o.out.isBlank(), PROGRAM, "--out must name a directory", err);
         return o;
     }
@@ -128,6 +138,7 @@ public final class ServerMain {
             log.error(e.getMessage());
             return 1;
         }
+        server.status().setDisconnectedLingerNs(o.agentLingerS * 1_000_000_000L);
         if (o.admin != null) {
             try {
                 server.startAdmin(o.admin);

@@ -776,6 +776,7 @@ public final class ServerEndpoint {
                 Close.newBuilder().setCode(code).setReason(reason == null ? "" : reason).build());
         }
         events.onClosed(c.agentId, c.id, code);
+        events.onConnectionEnded(c.agentId, c.id, c.bytesReceived);
     }
 
     private void queueControl(InetSocketAddress to, int maxLength, long connectionId, MessageLite body) {

@@ -21,6 +21,13 @@ public interface ServerEvents {
     }
 
     /**
+     * Right after {@link #onClosed}: the new payload bytes the connection received in its lifetime, so a
+     * listener can keep per-agent counters across reconnects exactly.
+     */
+    default void onConnectionEnded(String agentId, long connectionId, long bytesReceived) {
+    }
+
+    /**
      * LOSS_REPORT from an agent: bytes it could not ship (wire-spec.md 6.5). Logged by the server. For an
      * open stream (path non-null) only bytes not reported before are passed, once (the agent repeats
      * each report); for an unknown stream path is null and repeats are passed through.

@@ -129,6 +129,7 @@ public final class UdpServer implements AutoCloseable {
             public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
                 log.info("agent '" + agentId + "' connected from " + from.getAddress().getHostAddress() + ":"
                     + from.getPort());
+                status.onConnected(agentId);
             }
 
             @Override
@@ -145,6 +146,11 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onClosed(String agentId, long connectionId, CloseCode code) {
                 log.info("agent '" + agentId + "' disconnected (" + code + ")");
+            }
+
+            @Override
+            public void onConnectionEnded(String agentId, long connectionId, long bytesReceived) {
+                status.onConnectionEnded(agentId, bytesReceived);
             }
 
             @Override
@@ -212,7 +218,7 @@ public final class UdpServer implements AutoCloseable {
             while (running.get()) {
                 long now = System.nanoTime();
                 int work = 0;
-                if (now - nextPublish >= 0) {
+                if (now - status.nextPublishNs(nextPublish) >= 0) {
                     status.publish(endpoint, now, Instant.now());
                     nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
                 }
@@ -237,7 +243,7 @@ public final class UdpServer implements AutoCloseable {
                 if (work > 0) {
                     idle.worked();
                 } else if (!durableAdvanced.get()) {
-                    idle.idle(now, Math.min(endpoint.nextDeadline(), nextPublish));
+                    idle.idle(now, Math.min(endpoint.nextDeadline(), status.nextPublishNs(nextPublish)));
                 }
             }
             if (graceful) {

@@ -34,12 +34,38 @@ public final class ServerStatus implements StatusSource {
             0, 0, 0, 0);
     }
 
+    /**
+     * How long a disconnected agent stays in /status and /metrics (marked disconnected) before its series
+     * are removed: 5 minutes, longer than a few scrape intervals and than an agent's reconnect back-off, so
+     * a restart is seen as a gap, not as a series vanishing and reappearing. Its counters are kept for the
+     * server's lifetime and continue if it returns.
+     */
+    public static final long DEFAULT_DISCONNECTED_LINGER_NS = 300_000_000_000L;
+    /** "Active": delivered new DATA bytes within this long (as the engine counts its memory sharers). */
+    static final long ACTIVE_NS = 1_000_000_000L;
+    /** Shortest gap between a publish forced by a connect or disconnect and the previous publish. */
+    static final long REPUBLISH_MIN_GAP_NS = 10_000_000L;
+
     private volatile List<Agent> agents = List.of();
     private volatile Counters counters = Counters.ZERO;
+    private volatile long lingerNs = DEFAULT_DISCONNECTED_LINGER_NS;
+    /** Agents whose linger ran out: their per-agent series are not exported until they return. */
+    private volatile java.util.Set<String> expired = java.util.Set.of();
     private final ConcurrentHashMap<String, AtomicLong> lossByAgent = new ConcurrentHashMap<>();
     // Engine thread only.
-    private final LinkedHashMap<String, Agent> gone = new LinkedHashMap<>();
+    /** A disconnected agent: what it had when last seen, and since when (engine clock) it is gone. */
+    private record Gone(Agent agent, long sinceNs) {
+    }
+
+    private final LinkedHashMap<String, Gone> gone = new LinkedHashMap<>();
     private final Map<String, Agent> lastConnected = new java.util.HashMap<>();
+    /** Per agent: new payload bytes of its connections that have ended, for the server's lifetime. */
+    private final Map<String, Long> endedBytes = new java.util.HashMap<>();
+    /** Per live agent: {connectedAtNs, bytes at the last change, engine time of the last change}. */
+    private final Map<String, long[]> activity = new java.util.HashMap<>();
+    private final HashSet<String> expiredIds = new HashSet<>();
+    private boolean republish;
+    private long lastPublishNs = Long.MIN_VALUE;
 
     @Override
     public List<Agent> agents() {
@@ -50,6 +76,14 @@ public final class ServerStatus implements StatusSource {
         return counters;
     }
 
+    /** How long disconnected agents stay listed (default {@link #DEFAULT_DISCONNECTED_LINGER_NS}). */
+    public void setDisconnectedLingerNs(long ns) {
+        if (ns < 0) {
+            throw new IllegalArgumentException("linger must be >= 0: " + ns);
+        }
+        lingerNs = ns;
+    }
+
     /** Engine thread: an agent reported bytes lost at its source (LOSS_REPORT). */
     public void onLossReport(String agentId, long bytes) {
         if (agentId != null && bytes > 0) {
@@ -57,15 +91,40 @@ public final class ServerStatus implements StatusSource {
         }
     }
 
+    /** Engine thread: an agent connected; the next publish comes early so /status shows it at once. */
+    public void onConnected(String agentId) {
+        republish = true;
+    }
+
+    /**
+     * Engine thread: a connection ended with {@code bytesReceived} new payload bytes. They stay in the
+     * agent's counters (which only ever grow), and the next publish comes early to mark it disconnected.
+     */
+    public void onConnectionEnded(String agentId, long bytesReceived) {
+        endedBytes.merge(agentId, bytesReceived, Long::sum);
+        republish = true;
+    }
+
+    /** Engine thread: when the next publish is due, given the regular one at {@code regularNs}. */
+    public long nextPublishNs(long regularNs) {
+        if (!republish || lastPublishNs == Long.MIN_VALUE) {
+            return regularNs;
+        }
+        return Math.min(regularNs, lastPublishNs + REPUBLISH_MIN_GAP_NS);
+    }
+
     /**
      * Engine thread: copies the endpoint's state. {@code nowNs} is the engine clock and {@code wallNow}
      * the wall clock at the same moment (to turn engine times into instants).
      */
     public void publish(ServerEndpoint endpoint, long nowNs, Instant wallNow) {
+        republish = false;
+        lastPublishNs = nowNs;
         List<ServerEndpoint.ConnectionInfo> conns = endpoint.connections();
         TreeMap<String, Agent> byId = new TreeMap<>();
         HashSet<String> live = new HashSet<>();
         int stalled = 0;
+        int active = 0;
         for (ServerEndpoint.ConnectionInfo c : conns) {
             List<Stream> streams = new ArrayList<>(c.streams().size());
             for (ServerEndpoint.StreamInfo s : c.streams()) {
@@ -76,36 +135,67 @@ public final class ServerStatus implements StatusSource {
             InetSocketAddress addr = c.address();
             Agent a = new Agent(c.agentId(), true, addr.getAddress().getHostAddress() + ":" + addr.getPort(),
                 at(wallNow, nowNs, c.connectedAtNs()), at(wallNow, nowNs, c.lastReceivedNs()), c.window(),
-                c.bytesReceived(), streams);
+                endedBytes.getOrDefault(c.agentId(), 0L) + c.bytesReceived(), streams);
             byId.put(a.agentId(), a);
             live.add(a.agentId());
             if (c.stalled()) {
                 stalled++;
             }
+            long[] act = activity.get(c.agentId());
+            if (act == null || act[0] != c.connectedAtNs()) {
+                act = new long[] {c.connectedAtNs(), 0, Long.MIN_VALUE};
+                activity.put(c.agentId(), act);
+            }
+            if (c.bytesReceived() != act[1]) {
+                act[1] = c.bytesReceived();
+                act[2] = nowNs;
+            }
+            if (act[2] != Long.MIN_VALUE && nowNs - act[2] < ACTIVE_NS) {
+                active++;
+            }
         }
-        // Agents that went away stay listed as disconnected, with what they had when last seen.
+        activity.keySet().retainAll(live);
+        // Agents that went away stay listed as disconnected, with their lifetime counters, for the linger.
         for (Map.Entry<String, Agent> e : lastConnected.entrySet()) {
             if (!live.contains(e.getKey())) {
                 Agent o = e.getValue();
                 gone.remove(o.agentId());
-                gone.put(o.agentId(), new Agent(o.agentId(), false, null, null, o.lastSeen(), -1,
-                    o.bytesReceived(), List.of()));
-                if (gone.size() > MAX_REMEMBERED) {
-                    gone.remove(gone.keySet().iterator().next());
-                }
+                gone.put(o.agentId(), new Gone(new Agent(o.agentId(), false, null, null, o.lastSeen(), -1,
+                    endedBytes.getOrDefault(o.agentId(), o.bytesReceived()), List.of()), nowNs));
+            }
+        }
+        // A connection that came and went between two publishes still leaves its agent listed.
+        for (String id : endedBytes.keySet()) {
+            if (!live.contains(id) && !lastConnected.containsKey(id) && !gone.containsKey(id)
+                && !expiredIds.contains(id)) {
+                gone.put(id, new Gone(new Agent(id, false, null, null, null, -1, endedBytes.get(id), List.of()),
+                    nowNs));
             }
         }
         lastConnected.clear();
         lastConnected.putAll(byId);
+        boolean expiredChanged = expiredIds.removeAll(live);
         for (String id : live) {
             gone.remove(id);
         }
-        for (Agent g : gone.values()) {
-            byId.putIfAbsent(g.agentId(), g);
+        long linger = lingerNs;
+        for (java.util.Iterator<Gone> it = gone.values().iterator(); it.hasNext(); ) {
+            Gone g = it.next();
+            if (nowNs - g.sinceNs() >= linger || gone.size() > MAX_REMEMBERED) {
+                it.remove();
+                expiredIds.add(g.agent().agentId());
+                expiredChanged = true;
+            }
+        }
+        if (expiredChanged) {
+            expired = java.util.Set.copyOf(expiredIds);
+        }
+        for (Gone g : gone.values()) {
+            byId.putIfAbsent(g.agent().agentId(), g.agent());
         }
         agents = List.copyOf(byId.values());
         counters = new Counters(endpoint.stats(), endpoint.bytesReceived(), endpoint.lossReportedBytes(),
-            endpoint.activeConnections(), stalled);
+            active, stalled);
     }
 
     private static Instant at(Instant wallNow, long nowNs, long eventNs) {
@@ -118,8 +208,8 @@ public final class ServerStatus implements StatusSource {
      */
     public void register(Metrics m, OutputStore store, long memoryBudgetBytes) {
         m.gauge("tailwire_connections", "Live agent connections.", () -> counters.stats().connections());
-        m.gauge("tailwire_active_connections", "Connections that sent DATA in the last second (they share the "
-            + "memory budget).", () -> counters.activeConnections());
+        m.gauge("tailwire_active_connections", "Connections that delivered new DATA bytes in the last second "
+            + "(they share the memory budget).", () -> counters.activeConnections());
         m.gauge("tailwire_stalled_connections", "Connections whose storage refuses writes (window closed, "
             + "retrying).", () -> counters.stalledConnections());
         m.gauge("tailwire_memory_budget_bytes", "Receive buffer memory shared by all connections.",
@@ -141,7 +231,11 @@ public final class ServerStatus implements StatusSource {
             () -> counters.stats().protocolViolations());
         m.counterFamily("tailwire_loss_reported_bytes_total", "Bytes agents reported lost at the source "
             + "(LOSS_REPORT: rotated away before they could be read).", out -> {
+                java.util.Set<String> hidden = expired;
                 for (Map.Entry<String, AtomicLong> e : new TreeMap<>(lossByAgent).entrySet()) {
+                    if (hidden.contains(e.getKey())) {
+                        continue; // disconnected past the linger: the series goes, the count is kept
+                    }
                     out.add(e.getValue().get(), "agent", e.getKey());
                 }
             });

@@ -49,6 +49,7 @@ class FlagValuesTest {
         new Case("udp-server", "--admin", "nohost", "127.0.0.1:0"),
         new Case("udp-server", "--throttle", "-2", "-1"),
         new Case("udp-server", "--throttle", "9G", "0"),
+        new Case("udp-server", "--agent-linger-s", "-1", "0"),
         new Case("udp-server", "--debug", "yes", null),
         new Case("udp-server", "--bogus", "1", null),
         new Case("udp-agent", "--server", "127.0.0.1:0", "127.0.0.1:7070"),
