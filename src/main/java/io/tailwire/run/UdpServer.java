@@ -15,7 +15,10 @@ import io.tailwire.server.admin.AdminServer;
 import io.tailwire.server.admin.IngestThrottle;
 import io.tailwire.server.admin.Metrics;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
 import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -23,6 +26,12 @@ import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,8 +39,8 @@ import java.util.concurrent.locks.LockSupport;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * The server process minus its command line: one UDP socket and engine thread, one group-commit
- * writer thread. bin/udp-server runs one; integration tests run several in one JVM.
+ * The server process minus its command line: one UDP socket (one per local address when listening on a
+ * wildcard) and engine thread, one group-commit writer thread. bin/udp-server runs one; integration tests run several in one JVM.
  */
 public final class UdpServer implements AutoCloseable {
     /**
@@ -47,8 +56,17 @@ public final class UdpServer implements AutoCloseable {
     private final Log log;
     private final OutputStore store;
     private final ServerEndpoint endpoint;
-    private final DatagramChannel channel;
+    /** The sockets: one, or with a wildcard --listen one per local address (engine thread after start). */
+    private final ArrayList<Sock> socks = new ArrayList<>();
     private final InetSocketAddress bound;
+    /** Listening on a wildcard: replies must leave from the socket their connection's datagrams came in on. */
+    private final boolean perAddress;
+    /** Per agent address, the socket its datagrams last arrived on (perAddress only; engine thread). */
+    private final HashMap<InetSocketAddress, Route> routes = new HashMap<>();
+    /** Local addresses we could not listen on (logged when that starts and when it ends; engine thread). */
+    private final HashSet<InetAddress> unbindable = new HashSet<>();
+    private final long routeExpiryNs;
+    private boolean sendFailing;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final AtomicBoolean durableAdvanced = new AtomicBoolean();
     private final Thread loop;
@@ -93,20 +111,18 @@ public final class UdpServer implements AutoCloseable {
         status.register(metrics, store, memoryBudgetBytes);
         AdminMetrics.registerThrottle(metrics, throttle);
         AdminMetrics.registerAgents(metrics, status);
-        DatagramChannel ch = DatagramChannel.open();
+        this.perAddress = listen.getAddress().isAnyLocalAddress();
+        this.routeExpiryNs = cfg.idleTimeoutNs();
         try {
-            ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
-            ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
-            ch.bind(listen);
-            ch.configureBlocking(false);
+            this.bound = perAddress ? bindEachLocalAddress(listen) : new InetSocketAddress(listen.getAddress(),
+                bind(listen).ch.socket().getLocalPort());
         } catch (IOException e) {
-            ch.close();
+            closeChannels();
             store.close();
             throw new IOException("cannot listen on " + listen.getAddress().getHostAddress() + ":" + listen.getPort()
                 + ": " + e.getMessage() + " (is another server running? choose another --listen HOST:PORT)", e);
         }
-        this.channel = ch;
-        this.bound = (InetSocketAddress) ch.getLocalAddress();
+        DatagramChannel ch = socks.get(0).ch;
         // What the kernel granted (Linux reports twice the bytes asked, capped by net.core.rmem_max, counting
         // its per-datagram overhead): about half of it is payload at 1472-byte datagrams.
         endpoint.setSocketBudget(ch.getOption(StandardSocketOptions.SO_RCVBUF) / 2);
@@ -119,9 +135,201 @@ public final class UdpServer implements AutoCloseable {
         store.onDirty(() -> LockSupport.unpark(writer));
         writer.start();
         loop.start();
-        log.info("listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort() + ", writing under "
-            + out);
+        log.info("listening on " + bound.getAddress().getHostAddress() + ":" + bound.getPort()
+            + (perAddress ? " (one socket per local address: " + localList() + "; rescanned every "
+                + ADDRESS_RESCAN_NS / 1_000_000_000L + " s)" : "") + ", writing under " + out);
     }
+
+    /** A socket bound to one local address. */
+    private record Sock(InetAddress local, DatagramChannel ch) {
+    }
+
+    /** Where a connection's replies leave from: the socket its datagrams last arrived on, and when. */
+    private static final class Route {
+        DatagramChannel ch;
+        long seenNs;
+
+        Route(DatagramChannel ch, long seenNs) {
+            this.ch = ch;
+            this.seenNs = seenNs;
+        }
+    }
+
+    /**
+     * How often a wildcard server looks for local addresses that appeared or went away: 5 s, so a new VIP
+     * or secondary address is served within seconds, at the cost of one interface listing per period.
+     */
+    static final long ADDRESS_RESCAN_NS = 5_000_000_000L;
+    /** Attempts to find a port free on every local address when --listen asks for port 0. */
+    private static final int PORT_ZERO_ATTEMPTS = 10;
+
+    private Sock bind(InetSocketAddress at) throws IOException {
+        DatagramChannel ch = DatagramChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_RCVBUF, 8 << 20);
+            ch.setOption(StandardSocketOptions.SO_SNDBUF, 8 << 20);
+            ch.bind(at);
+            ch.configureBlocking(false);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        Sock sk = new Sock(at.getAddress(), ch);
+        socks.add(sk);
+        return sk;
+    }
+
+    /**
+     * JDK 17 can neither read a datagram's destination address nor choose a reply's source, and a reply
+     * from a wildcard socket leaves from the address the kernel picks: an agent that sent to a secondary
+     * address or a VIP drops it (its socket is connected to the address it sent to). So a wildcard server
+     * binds each local address itself and answers from the socket the datagram came in on.
+     */
+    private InetSocketAddress bindEachLocalAddress(InetSocketAddress listen) throws IOException {
+        List<InetAddress> addrs = localAddresses(listen.getAddress());
+        if (addrs.isEmpty()) {
+            throw new IOException("no local address to listen on");
+        }
+        for (int attempt = 1; ; attempt++) {
+            int port = listen.getPort();
+            try {
+                for (InetAddress a : addrs) {
+                    try {
+                        Sock sk = bind(new InetSocketAddress(a, port));
+                        port = sk.ch.socket().getLocalPort();
+                    } catch (java.net.BindException e) {
+                        if (isInUse(e)) {
+                            throw e;
+                        }
+                        unbindable.add(a); // e.g. an IPv6 address still tentative: retried at the next rescan
+                        log.warn("cannot listen on " + a.getHostAddress() + ":" + port + ": " + e.getMessage()
+                            + "; retrying every " + ADDRESS_RESCAN_NS / 1_000_000_000L + " s");
+                    }
+                }
+                if (socks.isEmpty()) {
+                    throw new IOException("no local address could be bound");
+                }
+                return new InetSocketAddress(listen.getAddress(), port);
+            } catch (java.net.BindException e) {
+                closeChannels();
+                unbindable.clear();
+                // With port 0 the kernel's pick for the first address may be taken on another: pick again.
+                if (listen.getPort() != 0 || attempt >= PORT_ZERO_ATTEMPTS) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean isInUse(java.net.BindException e) {
+        return e.getMessage() != null && e.getMessage().toLowerCase(java.util.Locale.ROOT).contains("in use");
+    }
+
+    /** The up interfaces' addresses a wildcard covers: IPv4 ones for 0.0.0.0, all for ::. */
+    static List<InetAddress> localAddresses(InetAddress wildcard) throws IOException {
+        boolean v4only = wildcard instanceof Inet4Address;
+        TreeMap<String, InetAddress> found = new TreeMap<>();
+        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            if (!ni.isUp()) {
+                continue;
+            }
+            for (InetAddress a : Collections.list(ni.getInetAddresses())) {
+                if (!v4only || a instanceof Inet4Address) {
+                    found.put(a.getHostAddress(), a);
+                }
+            }
+        }
+        return new ArrayList<>(found.values());
+    }
+
+    private String localList() {
+        StringBuilder sb = new StringBuilder();
+        for (Sock sk : socks) {
+            sb.append(sb.length() == 0 ? "" : ", ").append(sk.local.getHostAddress());
+        }
+        return sb.toString();
+    }
+
+    /** Engine thread: follows the local addresses (new ones bound, vanished ones closed); forgets old routes. */
+    private void rescan(Waiter w, long nowNs) {
+        routes.values().removeIf(r -> nowNs - r.seenNs > routeExpiryNs);
+        List<InetAddress> want;
+        try {
+            want = localAddresses(bound.getAddress());
+        } catch (IOException e) {
+            return; // the listing failed this time; the sockets we have keep working
+        }
+        for (java.util.Iterator<Sock> it = socks.iterator(); it.hasNext(); ) {
+            Sock sk = it.next();
+            if (!want.contains(sk.local)) {
+                it.remove();
+                routes.values().removeIf(r -> r.ch == sk.ch);
+                closeQuietly(sk.ch);
+                log.info("local address " + sk.local.getHostAddress() + " went away: stopped listening on it");
+            }
+        }
+        unbindable.retainAll(want);
+        for (InetAddress a : want) {
+            boolean have = false;
+            for (Sock sk : socks) {
+                have |= sk.local.equals(a);
+            }
+            if (have) {
+                continue;
+            }
+            try {
+                Sock sk = bind(new InetSocketAddress(a, bound.getPort()));
+                w.add(sk.ch);
+                log.info((unbindable.remove(a) ? "can listen again" : "new local address") + ": listening on "
+                    + a.getHostAddress() + ":" + bound.getPort() + " too");
+            } catch (IOException e) {
+                if (unbindable.add(a)) {
+                    log.warn("cannot listen on new local address " + a.getHostAddress() + ":" + bound.getPort()
+                        + ": " + e.getMessage() + "; retrying every " + ADDRESS_RESCAN_NS / 1_000_000_000L + " s");
+                }
+            }
+        }
+    }
+
+    /** The socket a reply to {@code to} leaves from. */
+    private DatagramChannel channelFor(InetSocketAddress to) {
+        if (perAddress) {
+            Route r = routes.get(to);
+            if (r != null) {
+                return r.ch;
+            }
+            for (Sock sk : socks) {
+                if (sk.local.getClass() == to.getAddress().getClass()) {
+                    return sk.ch;
+                }
+            }
+        }
+        return socks.get(0).ch;
+    }
+
+    /** Sends one reply. A wildcard server drops it if its socket's address just vanished (the peer repeats). */
+    private void send(ByteBuffer tx, InetSocketAddress to) throws IOException {
+        if (!perAddress) {
+            socks.get(0).ch.send(tx, to);
+            return;
+        }
+        try {
+            channelFor(to).send(tx, to);
+            if (sendFailing) {
+                sendFailing = false;
+                log.info("replies leave again");
+            }
+        } catch (IOException e) {
+            if (!sendFailing) {
+                sendFailing = true;
+                log.warn("cannot send a reply to " + to.getAddress().getHostAddress() + ":" + to.getPort() + ": "
+                    + e.getMessage() + " (a local address may have gone away); dropped, the agent repeats");
+            }
+            nextRescanNs = System.nanoTime(); // a socket's address may have gone: look now
+        }
+    }
+
+    private long nextRescanNs;
 
     private static ServerEvents events(Log log, ServerStatus status) {
         return new ServerEvents() {
@@ -213,7 +421,11 @@ public final class UdpServer implements AutoCloseable {
         UnsafeBuffer rxView = new UnsafeBuffer(rx);
         UnsafeBuffer txView = new UnsafeBuffer(tx);
         long nextPublish = System.nanoTime();
-        try (Waiter idle = new Waiter(channel, 1_000_000, 0)) {
+        try (Waiter idle = new Waiter(socks.get(0).ch, 1_000_000, 0)) {
+            for (int k = 1; k < socks.size(); k++) {
+                idle.add(socks.get(k).ch);
+            }
+            nextRescanNs = System.nanoTime() + ADDRESS_RESCAN_NS;
             waiter = idle;
             while (running.get()) {
                 long now = System.nanoTime();
@@ -222,14 +434,30 @@ public final class UdpServer implements AutoCloseable {
                     status.publish(endpoint, now, Instant.now());
                     nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
                 }
-                for (int i = 0; i < 256; i++) {
-                    rx.clear();
-                    SocketAddress from = channel.receive(rx);
-                    if (from == null) {
-                        break;
+                if (perAddress && now - nextRescanNs >= 0) {
+                    rescan(idle, now);
+                    nextRescanNs = now + ADDRESS_RESCAN_NS;
+                }
+                for (int k = 0; k < socks.size(); k++) {
+                    DatagramChannel ch = socks.get(k).ch;
+                    for (int i = 0; i < 256; i++) {
+                        rx.clear();
+                        SocketAddress from = ch.receive(rx);
+                        if (from == null) {
+                            break;
+                        }
+                        if (perAddress) {
+                            Route r = routes.get(from);
+                            if (r == null) {
+                                routes.put((InetSocketAddress) from, new Route(ch, now));
+                            } else {
+                                r.ch = ch;
+                                r.seenNs = now;
+                            }
+                        }
+                        endpoint.onDatagram((InetSocketAddress) from, rxView, 0, rx.position(), now);
+                        work++;
                     }
-                    endpoint.onDatagram((InetSocketAddress) from, rxView, 0, rx.position(), now);
-                    work++;
                 }
                 if (durableAdvanced.getAndSet(false)) {
                     endpoint.onDurableAdvanced();
@@ -237,7 +465,7 @@ public final class UdpServer implements AutoCloseable {
                 int len;
                 while ((len = endpoint.poll(txView, now)) > 0) {
                     tx.clear().limit(len);
-                    channel.send(tx, endpoint.lastDestination());
+                    send(tx, endpoint.lastDestination());
                     work++;
                 }
                 if (work > 0) {
@@ -253,7 +481,7 @@ public final class UdpServer implements AutoCloseable {
                 long now = System.nanoTime();
                 while ((len = endpoint.poll(txView, now)) > 0) {
                     tx.clear().limit(len);
-                    channel.send(tx, endpoint.lastDestination());
+                    send(tx, endpoint.lastDestination());
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -330,7 +558,7 @@ public final class UdpServer implements AutoCloseable {
         store.syncDirty();
         store.close();
         io.shutdown();
-        closeChannel();
+        closeChannels();
         log.info("stopped; all received data is durable");
     }
 
@@ -342,7 +570,7 @@ public final class UdpServer implements AutoCloseable {
         closeAdmin();
         stopThreads();
         io.shutdownNow();
-        closeChannel();
+        closeChannels();
     }
 
     private void stopThreads() {
@@ -359,9 +587,16 @@ public final class UdpServer implements AutoCloseable {
         }
     }
 
-    private void closeChannel() {
+    private void closeChannels() {
+        for (Sock sk : socks) {
+            closeQuietly(sk.ch);
+        }
+        socks.clear();
+    }
+
+    private static void closeQuietly(DatagramChannel ch) {
         try {
-            channel.close();
+            ch.close();
         } catch (IOException ignored) {
             // closing: nothing left to do with it
         }

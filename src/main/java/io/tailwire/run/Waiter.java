@@ -47,6 +47,11 @@ final class Waiter implements AutoCloseable {
         this.shortWaitTurns = shortWaitTurns;
     }
 
+    /** One more socket whose datagrams end a wait (a server listening on several local addresses). */
+    void add(DatagramChannel channel) throws IOException {
+        channel.register(selector, SelectionKey.OP_READ);
+    }
+
     /** The loop did something: the next waits start short again. */
     void worked() {
         idleTurns = 0;
