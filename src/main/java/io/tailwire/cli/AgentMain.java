@@ -73,10 +73,6 @@ public final class AgentMain {
             + "while behind; at most " + MAX_STATUS_INTERVAL_S + ")")
         int statusInterval = 0;
 
-        @Parameter(names = "--debug", description = "Debug logging: connection and stream events (opened, "
-            + "closed, lost packets, retries)")
-        boolean debug;
-
         @Parameter(names = {"--help", "-h"}, help = true, description = "Show this help")
         boolean help;
     }
@@ -138,7 +134,6 @@ public final class AgentMain {
             System.exit(e.code);
             return;
         }
-        Log.setDebug(o.debug);
         String id = o.id != null ? o.id : defaultId();
         List<String> sources = new ArrayList<>();
         for (String f : o.files) {

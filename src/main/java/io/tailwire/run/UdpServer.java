@@ -331,13 +331,42 @@ public final class UdpServer implements AutoCloseable {
 
     private long nextRescanNs;
 
+    /** --debug: how often the engine's counters are summarised (only when they changed): 10 s. */
+    static final long DEBUG_SUMMARY_NS = 10_000_000_000L;
+    private long nextDebugSummaryNs;
+    private ServerEndpoint.Stats lastSummary;
+
+    /** --debug: what the engine did since the last summary; silent when nothing happened. */
+    private void debugSummary(ServerEndpoint.Stats st) {
+        ServerEndpoint.Stats p = lastSummary;
+        lastSummary = st;
+        if (p == null || st.datagramsReceived() == p.datagramsReceived()) {
+            return;
+        }
+        log.debug("engine: " + st.connections() + " connection(s); since last: "
+            + (st.datagramsReceived() - p.datagramsReceived()) + " datagrams, "
+            + (st.datagramsDropped() - p.datagramsDropped()) + " dropped (invalid, unknown connection, beyond the "
+            + "buffer), " + (st.dataPackets() - p.dataPackets()) + " DATA, "
+            + (st.duplicates() - p.duplicates()) + " duplicates, " + (st.acksSent() - p.acksSent()) + " ACKs, "
+            + (st.busyRejections() - p.busyRejections()) + " BUSY, "
+            + (st.protocolViolations() - p.protocolViolations()) + " protocol violations, "
+            + (st.appendStalls() - p.appendStalls()) + " append stalls");
+    }
+
     private static ServerEvents events(Log log, ServerStatus status) {
         return new ServerEvents() {
+            /** --debug only: when each live connection started (engine clock), for its summary line. */
+            private final HashMap<Long, Long> startedNs = new HashMap<>();
+
             @Override
             public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
                 log.info("agent '" + agentId + "' connected from " + from.getAddress().getHostAddress() + ":"
                     + from.getPort());
                 status.onConnected(agentId);
+                if (log.debugEnabled()) {
+                    startedNs.put(connectionId, System.nanoTime());
+                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " started");
+                }
             }
 
             @Override
@@ -359,6 +388,12 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onConnectionEnded(String agentId, long connectionId, long bytesReceived) {
                 status.onConnectionEnded(agentId, bytesReceived);
+                Long t0 = startedNs.remove(connectionId);
+                if (log.debugEnabled()) {
+                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " ended: "
+                        + bytesReceived + " new payload bytes" + (t0 == null ? ""
+                            : String.format(" in %.1f s", (System.nanoTime() - t0) / 1e9)));
+                }
             }
 
             @Override
@@ -433,6 +468,10 @@ public final class UdpServer implements AutoCloseable {
                 if (now - status.nextPublishNs(nextPublish) >= 0) {
                     status.publish(endpoint, now, Instant.now());
                     nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
+                    if (log.debugEnabled() && now - nextDebugSummaryNs >= 0) {
+                        nextDebugSummaryNs = now + DEBUG_SUMMARY_NS;
+                        debugSummary(endpoint.stats());
+                    }
                 }
                 if (perAddress && now - nextRescanNs >= 0) {
                     rescan(idle, now);
@@ -451,6 +490,10 @@ public final class UdpServer implements AutoCloseable {
                             if (r == null) {
                                 routes.put((InetSocketAddress) from, new Route(ch, now));
                             } else {
+                                if (r.ch != ch && log.debugEnabled()) {
+                                    log.debug(from + " now sends to local address " + socks.get(k).local
+                                        .getHostAddress() + ": replies follow it");
+                                }
                                 r.ch = ch;
                                 r.seenNs = now;
                             }

@@ -68,7 +68,8 @@ class FlagValuesTest {
         new Case("udp-agent", "--shutdown-timeout-ms", "-1", "0"),
         new Case("udp-agent", "--status-interval", "-1", "0"),
         new Case("udp-agent", "--status-interval", "x", "10"),
-        new Case("udp-agent", "--debug", "1", null));
+        // The agent has no --debug (nothing in it logs at debug level): refused like any unknown flag.
+        new Case("udp-agent", "--bogus", "1", null));
 
     private record Result(int code, String out, String err) {
     }
