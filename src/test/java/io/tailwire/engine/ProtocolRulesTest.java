@@ -188,6 +188,38 @@ class ProtocolRulesTest {
         }
     }
 
+    // ------------------------------------------------------------------ wire-spec 3: WELCOME's window may be 0
+
+    @Test
+    void aZeroInitialWindowHoldsDataUntilTheServersUnsolicitedAckOpensIt() {
+        Harness h = new Harness(79);
+        long opensAt = h.now + 500 * MS;
+        h.server.setWindowLimiter(new WindowLimiter() {
+            @Override
+            public void consume(String agentId, long bytes, long nowNs) {
+            }
+
+            @Override
+            public long window(String agentId, long window, long minOpen, long nowNs) {
+                return nowNs < opensAt ? 0 : window; // paused by the operator until then
+            }
+
+            @Override
+            public long whenAllowed(String agentId, long bytes, long nowNs) {
+                return opensAt;
+            }
+        });
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertEquals(0, h.agent.peerWindow(), "WELCOME's initial window");
+        int sid = h.agent.openStream("/z", 1, null, 0); // control messages still go
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 1000 * MS));
+        byte[] data = EndToEndTest.randomBytes(79, 3000);
+        assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(data), 0, 1000));
+        assertTrue(h.runUntil(() -> h.countSent(h.sentByAgent, Wire.TYPE_DATA) > 0, 2000 * MS));
+        assertTrue(h.now >= opensAt, "DATA sent before the window opened");
+        assertTrue(h.now < opensAt + 5 * MS, "the server's ACK opened it at once, no probe needed: " + (h.now - opensAt));
+    }
+
     // ------------------------------------------------------------------ wire-spec 3/8/9: HELLO's fields
 
     /** HELLO, RETRY, HELLO with the token: the server's answer to the validated HELLO (or to the first). */
