@@ -179,7 +179,7 @@ public final class AgentMain {
                 o.statusInterval * 1_000_000_000L, log);
         } catch (IOException e) {
             log.error("cannot start: " + e.getMessage());
-            return 1;
+            return e instanceof io.tailwire.agent.InstanceIdentity.InUseException ? 2 : 1; // 2: fix --state
         }
         log.info("agent '" + id + "' shipping " + sources + " to " + o.server.getAddress().getHostAddress() + ":"
             + o.server.getPort() + " (state in " + stateDir + ")");

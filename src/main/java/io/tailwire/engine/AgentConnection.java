@@ -54,6 +54,12 @@ public final class AgentConnection {
     /** RFC 9002's kGranularity: the time threshold is never below 1 ms. */
     private static final long TIME_THRESHOLD_GRANULARITY_NS = 1_000_000L;
     private static final int PERSISTENT_CONGESTION_TIMEOUTS = 3;
+    /**
+     * STREAM_OPEN and STREAM_CLOSE are repeated no sooner than this (wire-spec.md 8): the server answers them
+     * only once its metadata or bytes are durable, which takes 70-340 ms on a busy disk, while the data RTO is
+     * ~20 ms on a LAN; repeating on the data RTO sent 2-3 needless copies per new file.
+     */
+    static final long CONTROL_RTO_FLOOR_NS = 400_000_000L;
 
     private static final byte FREE = 0;
     private static final byte QUEUED = 1;
@@ -692,7 +698,7 @@ public final class AgentConnection {
             }
             if (helloDeadlineNs == Long.MIN_VALUE || nowNs - helloDeadlineNs >= 0) {
                 Hello hello = Hello.newBuilder().setAgentId(cfg.agentId()).setClientNonce(clientNonce)
-                    .setToken(token).setMaxDatagramSize(cfg.maxDatagramSize()).build();
+                    .setToken(token).setMaxDatagramSize(cfg.maxDatagramSize()).setInstanceId(cfg.instanceId()).build();
                 int len = ControlCodec.encode(out, 0, out.capacity(), Wire.TYPE_HELLO, 0, hello);
                 helloSentNs = nowNs;
                 helloSendsSinceReply++;
@@ -719,7 +725,7 @@ public final class AgentConnection {
                 return sent(len, nowNs);
             }
         }
-        long limit = peerWindow;
+        long limit = usableWindow();
         long cwnd = cc.window();
         if (lostCount > 0) {
             for (long pn = base; pn < sendNext; pn++) {
@@ -899,12 +905,22 @@ public final class AgentConnection {
                 MessageLite m = s.phase == StreamPhase.OPENING ? s.open
                     : StreamClose.newBuilder().setStreamId(s.id).setFinalLength(s.finalLength).build();
                 len = ControlCodec.encode(out, 0, maxDatagram, connectionId, m);
-                s.deadlineNs = nowNs + rtt.rtoNs(s.backoff++);
+                s.deadlineNs = nowNs + controlRtoNs(s.backoff++);
             }
             next = Math.min(next, s.deadlineNs);
         }
         controlDeadlineNs = next;
         return Math.max(len, 0);
+    }
+
+    /** The control retransmit timer: the RTO with its back-off, but never below the floor. */
+    private long controlRtoNs(int backoff) {
+        return Math.max(rtt.rtoNs(backoff), Math.min(cfg.maxRtoNs(), CONTROL_RTO_FLOOR_NS << Math.min(backoff, 16)));
+    }
+
+    /** The receiver's window as the sender obeys it: less than one max-size payload is none (wire-spec.md 7.1). */
+    private long usableWindow() {
+        return peerWindow < maxPayload() ? 0 : peerWindow;
     }
 
     /** When {@link #poll} should next be called (absolute ns); a value at or before now means now. */
@@ -950,7 +966,7 @@ public final class AgentConnection {
     /** The packet that goes next (the oldest lost one, else the next new one) fits both windows. */
     private boolean nextPacketFits() {
         Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
-        return bytesInFlight + s.payloadLength <= peerWindow && bytesInFlight < cc.window();
+        return bytesInFlight + s.payloadLength <= usableWindow() && bytesInFlight < cc.window();
     }
 
     private long firstLost() {

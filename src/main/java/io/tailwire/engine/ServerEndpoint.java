@@ -67,16 +67,19 @@ public final class ServerEndpoint {
         final long generation;
         final StoredStream stored;
         final StreamReply reply;
+        /** The request it answers: only an identical copy is a repeat (wire-spec.md 6.1). */
+        final StreamOpen open;
         long reportedDurable;
         long closeFinal = -1;
         long lossReportedTo;
 
-        ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply) {
+        ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply, StreamOpen open) {
             this.id = id;
             this.path = path;
             this.generation = generation;
             this.stored = stored;
             this.reply = reply;
+            this.open = open;
         }
     }
 
@@ -85,6 +88,10 @@ public final class ServerEndpoint {
         final String agentId;
         final InetSocketAddress address;
         final long clientNonce;
+        /** Hello.instance_id: who holds the agent id; another instance is refused while this lives. */
+        final com.google.protobuf.ByteString instanceId;
+        /** The refused claimant last logged, so a conflict is logged once per episode, not per HELLO. */
+        InetSocketAddress conflictLogged;
         final byte[] welcome;
         final int maxDatagram;
         long lastReceivedNs;
@@ -99,8 +106,10 @@ public final class ServerEndpoint {
 
         final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
         final HashMap<Integer, Long> recentlyClosed = new HashMap<>();
-        /** Streams whose STREAM_OPEN waits for this turn's batch of store opens. */
-        final org.agrona.collections.IntHashSet openingIds = new org.agrona.collections.IntHashSet();
+        /** STREAM_OPENs waiting for this turn's batch of store opens, by stream id. */
+        final Int2ObjectHashMap<StreamOpen> openingIds = new Int2ObjectHashMap<>();
+        /** A PING arrived: its ACK repeats every durable offset (wire-spec.md 5). */
+        boolean repeatDurable;
         final ArrayDeque<Integer> recentlyClosedOrder = new ArrayDeque<>();
         int pendingCloses;
 
@@ -119,12 +128,13 @@ public final class ServerEndpoint {
         /** When the limiter may allow a window again after we advertised 0 (wire-spec.md 7.2). */
         long limiterTimerNs = Long.MAX_VALUE;
 
-        Conn(long id, String agentId, InetSocketAddress address, long clientNonce, byte[] welcome, int maxDatagram,
-             long nowNs) {
+        Conn(long id, String agentId, InetSocketAddress address, long clientNonce,
+             com.google.protobuf.ByteString instanceId, byte[] welcome, int maxDatagram, long nowNs) {
             this.id = id;
             this.agentId = agentId;
             this.address = address;
             this.clientNonce = clientNonce;
+            this.instanceId = instanceId;
             this.welcome = welcome;
             this.maxDatagram = maxDatagram;
             this.lastReceivedNs = nowNs;
@@ -208,6 +218,7 @@ public final class ServerEndpoint {
     private long busyRejections;
     private long protocolViolations;
     private long appendStalls;
+    private long agentIdRefusals;
 
     public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, long seed, StreamStore store, ServerEvents events) {
         this.cfg = cfg;
@@ -298,6 +309,11 @@ public final class ServerEndpoint {
         return conns.size();
     }
 
+    /** HELLOs refused with AGENT_ID_IN_USE (wire-spec.md 3), for metrics. */
+    public long agentIdRefusals() {
+        return agentIdRefusals;
+    }
+
     public long serverInstance() {
         return serverInstance;
     }
@@ -369,6 +385,10 @@ public final class ServerEndpoint {
             dropped++; // no migration in v1
             return;
         }
+        if (length > c.maxDatagram) {
+            dropped++; // over the negotiated maximum: dropped without a reply or any state change (wire-spec 2)
+            return;
+        }
         switch (type) {
             case Wire.TYPE_DATA:
                 c.lastReceivedNs = nowNs;
@@ -380,6 +400,7 @@ public final class ServerEndpoint {
                 c.echoTimestamp = ping.timestamp();
                 c.echoArrivalNs = nowNs;
                 c.ackNow = true;
+                c.repeatDurable = true;
                 break;
             case Wire.TYPE_STREAM_OPEN:
             case Wire.TYPE_STREAM_CLOSE:
@@ -409,10 +430,25 @@ public final class ServerEndpoint {
             dropped++;
             return;
         }
+        // The checks go in the order of wire-spec.md 3: the HELLO's own fields (no state needed, so before
+        // address validation), then the token, then the agent id's holder and the connection limit.
         String agentId = hello.getAgentId();
         if (!AGENT_ID.matcher(agentId).matches() || agentId.equals(".") || agentId.equals("..")) {
             queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BAD_AGENT_ID)
                 .setReason("agent_id must match [A-Za-z0-9._-]{1,64}").build());
+            return;
+        }
+        if (hello.getAuthKeyId() != 0) {
+            // Authentication is reserved (wire-spec.md 9): accepting the HELLO would silently run unauthenticated.
+            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.PROTOCOL_VIOLATION)
+                .setReason("authentication is not supported by this server (auth_key_id must be 0)").build());
+            return;
+        }
+        int offered = hello.getMaxDatagramSize();
+        if (offered != 0 && (offered < Wire.MIN_MAX_DATAGRAM || offered > Wire.MAX_MAX_DATAGRAM)) {
+            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.PROTOCOL_VIOLATION)
+                .setReason("max_datagram_size must be 0 or " + Wire.MIN_MAX_DATAGRAM + ".." + Wire.MAX_MAX_DATAGRAM)
+                .build());
             return;
         }
         if (!tokens.valid(hello.getToken().toByteArray(), from, agentId, nowNs)) {
@@ -422,9 +458,26 @@ public final class ServerEndpoint {
             return;
         }
         Conn existing = byAgent.get(agentId);
+        if (existing != null && nowNs - existing.lastReceivedNs >= cfg.idleTimeoutNs()) {
+            closeConnection(existing, CloseCode.IDLE_TIMEOUT, "idle", false); // not live: not a holder
+            existing = null;
+        }
         if (existing != null && existing.clientNonce == hello.getClientNonce() && existing.address.equals(from)) {
             queueRaw(from, existing.welcome); // our WELCOME was lost
             welcomesSent++;
+            return;
+        }
+        if (existing != null && !existing.instanceId.equals(hello.getInstanceId())) {
+            // Another agent with the same id (wire-spec.md 3): letting it replace the holder would interleave two
+            // sources in one copy. Only the same instance (the same agent restarted) may take over.
+            agentIdRefusals++;
+            if (!from.equals(existing.conflictLogged)) {
+                existing.conflictLogged = from;
+                events.onAgentIdInUse(agentId, existing.address, from);
+            }
+            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.AGENT_ID_IN_USE)
+                .setReason("agent id '" + agentId + "' is in use by another agent; give each agent a unique id")
+                .build());
             return;
         }
         if (existing != null) {
@@ -441,8 +494,8 @@ public final class ServerEndpoint {
             id = random.nextLong();
         } while (id == 0 || byId.containsKey(id));
         scanActive(nowNs);
-        int agreed = hello.getMaxDatagramSize() == 0 ? cfg.maxDatagramSize()
-            : Math.max(Wire.MIN_MAX_DATAGRAM, Math.min(cfg.maxDatagramSize(), hello.getMaxDatagramSize()));
+        // 0: the agent did not say, so it gets the protocol default (wire-spec.md 8); both sides are >= 1200.
+        int agreed = Math.min(cfg.maxDatagramSize(), offered == 0 ? Wire.DEFAULT_MAX_DATAGRAM : offered);
         Welcome w = Welcome.newBuilder().setClientNonce(hello.getClientNonce()).setConnectionId(id)
             .setServerInstance(serverInstance).setMaxDatagramSize(agreed).setInitialWindow(initialWindow(agentId, agreed, nowNs))
             .setIdleTimeoutMs((int) (cfg.idleTimeoutNs() / 1_000_000L))
@@ -454,7 +507,7 @@ public final class ServerEndpoint {
         }
         byte[] welcome = new byte[len];
         scratch.getBytes(0, welcome);
-        Conn c = new Conn(id, agentId, from, hello.getClientNonce(), welcome, agreed, nowNs);
+        Conn c = new Conn(id, agentId, from, hello.getClientNonce(), hello.getInstanceId(), welcome, agreed, nowNs);
         c.lastAdvertisedWindow = w.getInitialWindow();
         if (c.lastAdvertisedWindow < c.maxPayload()) {
             armLimiterTimer(c, nowNs); // a closed initial window reopens with an unsolicited ACK
@@ -498,6 +551,9 @@ public final class ServerEndpoint {
             w = Math.min(w, Math.max(mps, socketBudgetBytes / (socketSharers + 1L)));
         }
         w = limiter.window(agentId, w, agreedDatagram - Wire.DATA_HEADER_LENGTH, nowNs);
+        if (w < agreedDatagram - Wire.DATA_HEADER_LENGTH) {
+            w = 0; // less than one payload is no window (wire-spec.md 7.1)
+        }
         return (int) Math.max(0, Math.min(Integer.MAX_VALUE, w));
     }
 
@@ -518,7 +574,7 @@ public final class ServerEndpoint {
         c.echoArrivalNs = nowNs;
         // The packet at the cumulative point is taken even over budget: a buffer full of later packets waits
         // for exactly it, and refusing it would deadlock (wire-spec 7.1). It costs at most one extra packet.
-        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || length > c.maxDatagram
+        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING
             || (pn != cumBefore && c.bufferedBytes + payload > cfg.connectionBudgetBytes())) {
             dropped++;
             c.ackNow = true; // beyond the SACK range or our buffer: tell the sender where we are
@@ -654,6 +710,12 @@ public final class ServerEndpoint {
         }
         ServerStream s = c.streams.get(sid);
         if (s != null) {
+            if (!s.open.equals(open)) {
+                // Not a repeat (wire-spec.md 6.1): answering with the old reply would bind another file's bytes
+                // to this stream's copy.
+                protocolViolation(c, "STREAM_OPEN repeats stream id " + sid + " for another request");
+                return;
+            }
             queueControl(c.address, Integer.MAX_VALUE, c.id, s.reply); // idempotent: same answer again
             return;
         }
@@ -661,7 +723,11 @@ public final class ServerEndpoint {
             dropped++; // a late copy of the open of a stream already closed here: it must not reopen it
             return;
         }
-        if (c.openingIds.contains(sid)) {
+        StreamOpen queued = c.openingIds.get(sid);
+        if (queued != null) {
+            if (!queued.equals(open)) {
+                protocolViolation(c, "STREAM_OPEN repeats stream id " + sid + " for another request");
+            }
             return; // a copy of an open already queued: its reply comes with the batch
         }
         if (c.streams.size() + c.openingIds.size() >= cfg.maxStreamsPerConnection()) {
@@ -670,7 +736,7 @@ public final class ServerEndpoint {
             return;
         }
         // Opened with the others of this turn: a store can then make their metadata durable together.
-        c.openingIds.add(sid);
+        c.openingIds.put(sid, open);
         openConns.add(c);
         openRequests.add(new StreamStore.OpenRequest(c.agentId, open));
     }
@@ -701,7 +767,7 @@ public final class ServerEndpoint {
         StreamReply reply = StreamReply.newBuilder().setStreamId(sid).setStatus(r.status())
             .setResumeOffset(r.resumeOffset()).setGeneration(r.generation())
             .setMessage(r.message() == null ? "" : r.message()).build();
-        ServerStream s = new ServerStream(sid, open.getPath(), r.generation(), st, reply);
+        ServerStream s = new ServerStream(sid, open.getPath(), r.generation(), st, reply, open);
         if (st != null) {
             s.reportedDurable = st.durable();
             c.undurableBytes += Math.max(0, st.held() - st.durable());
@@ -904,7 +970,11 @@ public final class ServerEndpoint {
 
     private int writeAck(Conn c, MutableDirectBuffer out, long nowNs) {
         int durableCount = 0;
-        boolean rescan = c.durableDirty || c.lastAdvertisedWindow < c.maxDatagram;
+        boolean rescan = c.durableDirty || c.repeatDurable || c.lastAdvertisedWindow < c.maxDatagram;
+        // An ACK answering a PING repeats every durable offset: an idle agent whose earlier ACK was lost learns
+        // them no other way (wire-spec.md 5).
+        boolean repeat = c.repeatDurable;
+        c.repeatDurable = false;
         int words = c.tracker.wordCount();
         ack.wrapForEncode(out, 0, out.capacity());
         int entriesBase = Wire.ACK_FIXED_LENGTH + 8 * words;
@@ -917,7 +987,7 @@ public final class ServerEndpoint {
                 }
                 long durable = s.stored.durable();
                 undurable += Math.max(0, s.stored.held() - durable);
-                if (durable > s.reportedDurable) {
+                if (durable > s.reportedDurable || (repeat && durable > 0)) {
                     if (durableCount < Wire.MAX_DURABLE_ENTRIES) {
                         int at = entriesBase + Wire.DURABLE_ENTRY_LENGTH * durableCount++;
                         out.putInt(at, s.id, Wire.BYTE_ORDER);
@@ -932,6 +1002,9 @@ public final class ServerEndpoint {
             c.durableDirty = more;
         }
         long window = c.window(nowNs);
+        if (window < c.maxPayload()) {
+            window = 0; // less than one payload is no window (wire-spec.md 7.1): say so plainly
+        }
         ack.encode(c.id, c.tracker.cumulative(), c.echoTimestamp, Math.max(0, nowNs - c.echoArrivalNs), window,
             words, durableCount);
         for (int w = 0; w < words; w++) {

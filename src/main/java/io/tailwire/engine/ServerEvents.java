@@ -43,6 +43,13 @@ public interface ServerEvents {
     default void onStorageStalled(String agentId, String path, boolean stalled) {
     }
 
+    /**
+     * A HELLO for an agent id held by a live connection of another agent instance was refused with
+     * AGENT_ID_IN_USE (wire-spec.md 3). Called once per holder connection and refused address, not per HELLO.
+     */
+    default void onAgentIdInUse(String agentId, InetSocketAddress holder, InetSocketAddress refused) {
+    }
+
     ServerEvents NONE = new ServerEvents() {
     };
 }

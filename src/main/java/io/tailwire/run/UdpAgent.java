@@ -1,6 +1,7 @@
 package io.tailwire.run;
 
 import io.tailwire.agent.AgentCore;
+import io.tailwire.agent.InstanceIdentity;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
 import io.tailwire.cli.Log;
@@ -19,6 +20,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UdpAgent {
     private final Log log;
+    /** Locks the state directory and names this instance to the server (wire-spec.md 3). */
+    private final InstanceIdentity identity;
     private final AgentCore core;
     private final InetSocketAddress server;
     private final DatagramChannel channel;
@@ -45,15 +48,22 @@ public final class UdpAgent {
         this.log = log;
         this.server = server;
         this.statusIntervalNs = statusIntervalNs;
-        this.core = new AgentCore(connection, tailer, fs, stateDir, poll, seed, listener(log));
-        core.start(System.nanoTime());
-        DatagramChannel ch = DatagramChannel.open();
+        this.identity = InstanceIdentity.acquire(stateDir);
+        DatagramChannel ch = null;
         try {
+            this.core = new AgentCore(connection.withInstanceId(identity.id()), tailer, fs, stateDir, poll, seed,
+                listener(log));
+            core.start(System.nanoTime());
+            ch = DatagramChannel.open();
             ch.configureBlocking(false);
             ch.connect(server);
-        } catch (IOException e) {
-            ch.close();
-            throw new IOException("cannot reach " + server + ": " + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            identity.close();
+            if (ch != null) {
+                ch.close();
+                throw new IOException("cannot reach " + server + ": " + e.getMessage(), e);
+            }
+            throw e;
         }
         this.channel = ch;
         this.loop = new Thread(this::run, "tailwire-agent-" + connection.agentId());
@@ -142,6 +152,7 @@ public final class UdpAgent {
             } catch (IOException ignored) {
                 // closing
             }
+            identity.close(); // a restart in this process may take the state directory now
             finished.countDown();
         }
     }

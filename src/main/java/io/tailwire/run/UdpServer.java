@@ -397,6 +397,13 @@ public final class UdpServer implements AutoCloseable {
             }
 
             @Override
+            public void onAgentIdInUse(String agentId, InetSocketAddress holder, InetSocketAddress refused) {
+                log.warn("agent id '" + agentId + "' is held by " + holder.getAddress().getHostAddress() + ":"
+                    + holder.getPort() + "; refused another agent from " + refused.getAddress().getHostAddress()
+                    + ":" + refused.getPort() + " (two agents share this id: give each a unique --id)");
+            }
+
+            @Override
             public void onLossReport(String agentId, String path, long generation, long from, long to,
                                      String reason) {
                 log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to

@@ -54,8 +54,15 @@ class WireSpecExamplesTest {
         return t;
     }
 
+    /** The first 1024 bytes of the example's file, as the spec text states them: 1024 times 'a'. */
+    static byte[] fileStart() {
+        byte[] b = new byte[1024];
+        java.util.Arrays.fill(b, (byte) 'a');
+        return b;
+    }
+
     static final FileIdentity IDENTITY = FileIdentity.newBuilder().setDevice(2049).setInode(131074)
-        .setFingerprintLength(1024).setFingerprint(0xcbf29ce484222325L).build();
+        .setFingerprintLength(1024).setFingerprint(Fingerprint.of(fileStart(), 0, 1024)).build();
 
     static int control(MutableDirectBuffer b, long conn, MessageLite m) {
         return ControlCodec.encode(b, 0, 2048, conn, m);
@@ -113,6 +120,9 @@ class WireSpecExamplesTest {
                 assertEquals("/var/log/app.log", o.getPath());
                 assertEquals(3, o.getGeneration());
                 assertEquals(IDENTITY, o.getIdentity());
+                // The fingerprint is that of the bytes its length covers (it once was the hash of no bytes at all).
+                assertEquals(Fingerprint.of(fileStart(), 0, o.getIdentity().getFingerprintLength()),
+                    o.getIdentity().getFingerprint());
                 assertEquals(4096, o.getPreviousGenerationLength());
             }));
         m.put("STREAM_REPLY", new Example(
