@@ -439,6 +439,30 @@ public final class AgentCore implements AgentEvents {
                     forget(s);
                 }
             }
+            case IDENTITY_MISMATCH, PREVIOUS_GENERATION_OPEN -> {
+                // Our numbering does not fit what the server holds: let it match by identity (wire-spec 6.1).
+                listener.warn(g.path() + " #" + g.number() + ": server refused the generation (" + status + ": "
+                    + message + "); reopening it by identity");
+                matchByIdentity.put(g, Boolean.TRUE);
+                forget(s);
+            }
+            case GENERATION_CLOSED -> {
+                if (g.state() == Generation.State.ACTIVE) {
+                    // The server closed this generation but the file is still at its path (a close we did not
+                    // save before a crash, then the same file came back): ship nothing past the close, and ask
+                    // again later, when the file has been rotated away.
+                    listener.warn(g.path() + " #" + g.number() + ": server already closed this generation at "
+                        + resumeOffset + " bytes; asking again in " + REOPEN_DELAY_NS / 1_000_000 + " ms");
+                    s.state = SlotState.REFUSED;
+                    s.retryAt = lastNow + REOPEN_DELAY_NS;
+                } else {
+                    // We crashed after STREAM_CLOSED and before saving it: the close stands where the server has it.
+                    listener.info(g.path() + " #" + g.number() + ": server already closed this generation at "
+                        + resumeOffset + " bytes; this one is done");
+                    tailer.seek(g, resumeOffset); // bytes it finds gone are logged, not reported: no stream
+                    closeGeneration(s);
+                }
+            }
             case BAD_PATH -> {
                 listener.warn(g.path() + ": server refused the path (" + message + "); not shipping it");
                 refused.put(g, message);

@@ -72,6 +72,8 @@ public final class ServerEndpoint {
         long reportedDurable;
         long closeFinal = -1;
         long lossReportedTo;
+        /** Lowest from_offset reported lost: a loss ends the generation there (wire-spec.md 6.5). */
+        long lossFrom = Long.MAX_VALUE;
 
         ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply, StreamOpen open) {
             this.id = id;
@@ -630,6 +632,13 @@ public final class ServerEndpoint {
                     protocolViolation(c, "gap in stream " + s.id + ": offset " + offset + " beyond " + held);
                     return;
                 }
+                long end = s.stored.finalLength() >= 0 ? s.stored.finalLength() : s.closeFinal;
+                if (end >= 0 && offset + payload > end) {
+                    // Never appended and never a storage stall: the agent broke the stream's end (issue 11 item 5).
+                    protocolViolation(c, "DATA for stream " + s.id + " at " + offset + ".." + (offset + payload)
+                        + " past its final length " + end);
+                    return;
+                }
                 if (offset + payload > held) {
                     if (!s.stored.append(offset, c.slots[i], Wire.DATA_HEADER_LENGTH, payload)) {
                         appendStalls++;
@@ -668,10 +677,20 @@ public final class ServerEndpoint {
         } else if (body instanceof StreamClose close) {
             ServerStream s = c.streams.get(close.getStreamId());
             if (s != null && s.stored != null) {
+                long fin = close.getFinalLength();
+                String bad = fin < s.stored.held() ? "below the " + s.stored.held() + " bytes it holds"
+                    : s.closeFinal >= 0 && fin != s.closeFinal ? "after closing it at " + s.closeFinal
+                    : s.stored.finalLength() >= 0 && fin != s.stored.finalLength()
+                        ? "but it ended at " + s.stored.finalLength()
+                    : fin > s.lossFrom ? "past its reported loss from " + s.lossFrom : null;
+                if (bad != null) {
+                    protocolViolation(c, "STREAM_CLOSE of stream " + s.id + " at " + fin + " " + bad);
+                    return;
+                }
                 if (s.closeFinal < 0) {
                     c.pendingCloses++;
                 }
-                s.closeFinal = close.getFinalLength();
+                s.closeFinal = fin;
                 answerCloses(c);
             } else {
                 Long durable = c.recentlyClosed.get(close.getStreamId());
@@ -696,6 +715,7 @@ public final class ServerEndpoint {
                 }
                 lossReportedBytes += loss.getToOffset() - from;
                 s.lossReportedTo = loss.getToOffset();
+                s.lossFrom = Math.min(s.lossFrom, loss.getFromOffset());
             }
             events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
                 from, loss.getToOffset(), loss.getReason());
@@ -792,6 +812,9 @@ public final class ServerEndpoint {
             long held = s.stored.held();
             boolean complete = durable >= s.closeFinal;
             boolean short_ = held < s.closeFinal && nothingPending && durable >= held;
+            if (complete && !s.stored.close(s.closeFinal)) {
+                continue; // not recorded (the store logged why): the agent's repeat of STREAM_CLOSE retries
+            }
             if (complete || short_) {
                 if (done == null) {
                     done = new ArrayList<>();
@@ -869,6 +892,7 @@ public final class ServerEndpoint {
     /** Writes the next datagram into {@code out} at index 0; its destination is {@link #lastDestination()}. */
     public int poll(MutableDirectBuffer out, long nowNs) {
         lastNowNs = nowNs;
+        store.maintain(nowNs);
         if (storeUnflushed || (storeRetryNs != Long.MAX_VALUE && nowNs - storeRetryNs >= 0)) {
             storeUnflushed = false;
             storeRetryNs = store.flush() ? Long.MAX_VALUE : nowNs + cfg.appendRetryNs();

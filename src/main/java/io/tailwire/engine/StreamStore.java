@@ -23,6 +23,14 @@ public interface StreamStore {
     }
 
     /**
+     * Periodic housekeeping on the engine thread, called at the start of every {@code poll} with the
+     * engine's time: a store decides itself how often to act (e.g. the server checks that its output files
+     * are still at their paths a few times a minute, not per datagram).
+     */
+    default void maintain(long nowNs) {
+    }
+
+    /**
      * Opens several streams, results in request order. A store may do their I/O together (several paths
      * at once, one round of forces); each result must be what {@link #open} would have answered, durable
      * before this returns. Requests for the same path are answered in order. Default: one by one.

@@ -74,6 +74,8 @@ public final class UdpServer implements AutoCloseable {
     private volatile Throwable failure;
     /** Set by close() (not kill()): the loop says goodbye to every agent before it ends. */
     private volatile boolean graceful;
+    /** Bytes the engine still held, unwritten, when the loop stopped: they are not durable. */
+    private volatile long notStoredAtStop;
     /** The engine loop's waiter, for the writer and close() to wake it. */
     private volatile Waiter waiter;
     private final IngestThrottle throttle;
@@ -525,6 +527,11 @@ public final class UdpServer implements AutoCloseable {
                 }
             }
             if (graceful) {
+                long held = 0;
+                for (ServerEndpoint.ConnectionInfo c : endpoint.connections()) {
+                    held += c.bufferedBytes(); // received but never handed to the store (e.g. it refused them)
+                }
+                notStoredAtStop = held;
                 // Tell every agent at once, so they retry with back-off instead of waiting out a timeout.
                 endpoint.closeAll(CloseCode.SERVER_SHUTDOWN, "server shutting down");
                 int len;
@@ -606,10 +613,16 @@ public final class UdpServer implements AutoCloseable {
         graceful = true;
         stopThreads();
         store.syncDirty();
-        store.close();
+        long undurable = store.shutdown() + notStoredAtStop;
         io.shutdown();
         closeChannels();
-        log.info("stopped; all received data is durable");
+        if (undurable == 0) {
+            log.info("stopped; all received data is durable");
+        } else {
+            // Never claim durability we do not have: the agents keep these bytes and resend them on reconnect.
+            log.warn("stopped; " + undurable + " received bytes are not durable (see the errors above); agents"
+                + " still hold them and resend them after the restart");
+        }
     }
 
     /**

@@ -282,21 +282,44 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         }
         long ng = newest.getGeneration();
         if (g == 0) {
-            if (identityMatches(s, newest, req.getIdentity())) {
+            if (identityMatches(s, newest, req.getIdentity(), false)) {
                 return resume(s, newest);
             }
             return startGeneration(s, ng + 1, req);
         }
         int cmp = Long.compareUnsigned(g, ng);
         if (cmp == 0) {
+            if (!identityMatches(s, newest, req.getIdentity(), true)) {
+                // Resuming would continue another file's bytes at this one's offset (issue 11 item 3).
+                log.accept("store: " + s.key + ": refused reopen of generation " + Long.toUnsignedString(g)
+                    + ": the agent's file " + describe(req.getIdentity()) + " is not the one it holds "
+                    + describe(newest.getIdentity()));
+                return result(StreamStatus.IDENTITY_MISMATCH, 0, ng, "generation " + Long.toUnsignedString(g)
+                    + " holds another file; reopen with generation 0", null);
+            }
             return resume(s, newest);
         }
         if (cmp > 0) {
             long heldPrev = s.written - newest.getStart();
-            if (Long.compareUnsigned(g, ng + 1) == 0 && req.getPreviousGenerationLength() != heldPrev) {
-                log.accept("store: " + s.key + ": agent says generation " + ng + " ended at "
-                    + Long.toUnsignedString(req.getPreviousGenerationLength()) + " bytes, server holds "
-                    + heldPrev);
+            if (newest.getClosed()) {
+                if (Long.compareUnsigned(g, ng + 1) == 0 && req.getPreviousGenerationLength() != newest.getFinalLength()) {
+                    log.accept("store: " + s.key + ": agent says generation " + ng + " ended at "
+                        + Long.toUnsignedString(req.getPreviousGenerationLength()) + " bytes, it was closed at "
+                        + newest.getFinalLength());
+                }
+            } else if (Long.compareUnsigned(g, ng + 1) == 0) {
+                if (req.getPreviousGenerationLength() != heldPrev) {
+                    // Generation g is still open and the agent's idea of its end is not ours: starting the
+                    // next one would freeze g where it stands (issue 11 item 4).
+                    log.accept("store: " + s.key + ": refused generation " + Long.toUnsignedString(g) + ": generation "
+                        + ng + " is still open with " + heldPrev + " bytes, agent says it ended at "
+                        + Long.toUnsignedString(req.getPreviousGenerationLength()));
+                    return result(StreamStatus.PREVIOUS_GENERATION_OPEN, heldPrev, ng, "generation " + ng
+                        + " is open with " + heldPrev + " bytes; close it first or reopen with generation 0", null);
+                }
+            } else {
+                log.accept("store: " + s.key + ": generation " + Long.toUnsignedString(g) + " opened while generation "
+                    + ng + " was open: closing it at " + heldPrev + " bytes");
             }
             return startGeneration(s, g, req);
         }
@@ -305,6 +328,10 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     }
 
     private OpenResult resume(PathState s, GenerationEntry e) throws IOException {
+        if (e.getClosed()) {
+            return result(StreamStatus.GENERATION_CLOSED, e.getFinalLength(), e.getGeneration(),
+                "generation " + e.getGeneration() + " is closed at " + e.getFinalLength() + " bytes", null);
+        }
         forceNow(s); // the resume offset we announce must be durable
         Stream st = attach(s, e.getGeneration(), e.getStart());
         return result(StreamStatus.OK, s.written - e.getStart(), e.getGeneration(), "", st);
@@ -333,6 +360,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         forceNow(s); // the start recorded below must not lie beyond the durable end of the output
         long start = s.written;
         ArrayList<GenerationEntry> next = new ArrayList<>(s.entries);
+        GenerationEntry prev = s.newest();
+        if (prev != null && !prev.getClosed()) {
+            // The new generation closes the previous one where it stands, in the same index write.
+            next.set(next.size() - 1, prev.toBuilder().setClosed(true).setFinalLength(start - prev.getStart()).build());
+        }
         next.add(GenerationEntry.newBuilder().setGeneration(gen).setIdentity(req.getIdentity())
             .setStart(start).build());
         while (next.size() > config.maxIndexEntries()) {
@@ -344,10 +376,13 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     }
 
     /**
-     * wire-spec.md 6.1, generation 0: same device and inode, and the same first bytes. When the agent's
-     * fingerprint covers a different length than the one recorded, the server hashes what it holds.
+     * wire-spec.md 6.1 and 6.4: same device and inode, and the same first bytes. When the agent's
+     * fingerprint covers a different length than the one recorded, the server hashes what it holds. If it
+     * holds fewer bytes than the agent's fingerprint covers it cannot verify them: an explicitly numbered
+     * reopen ({@code numbered}) is then trusted on device and inode, a generation-0 match is not.
      */
-    private boolean identityMatches(PathState s, GenerationEntry e, FileIdentity id) throws IOException {
+    private boolean identityMatches(PathState s, GenerationEntry e, FileIdentity id, boolean numbered)
+        throws IOException {
         FileIdentity st = e.getIdentity();
         if (st.getDevice() != id.getDevice() || st.getInode() != id.getInode()) {
             return false;
@@ -357,8 +392,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         }
         int len = id.getFingerprintLength();
         long held = s.written - e.getStart();
-        if (len < 0 || len > MAX_FINGERPRINT || held < len) {
-            return false; // cannot verify: a new generation may repeat bytes but never mixes files
+        if (len < 0 || len > MAX_FINGERPRINT) {
+            return false;
+        }
+        if (held < len) {
+            return numbered; // cannot verify: a new generation may repeat bytes but never mixes files
         }
         if (len < MAX_FINGERPRINT && held > len) {
             return false; // the agent's file is now shorter than what we hold of it: truncated
@@ -373,6 +411,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             pos += n;
         }
         return Fingerprint.of(fpBuf.array(), 0, len) == id.getFingerprint();
+    }
+
+    private static String describe(FileIdentity id) {
+        return "(device " + id.getDevice() + ", inode " + id.getInode() + ", fingerprint of "
+            + id.getFingerprintLength() + " bytes " + Long.toHexString(id.getFingerprint()) + ")";
     }
 
     private Stream attach(PathState s, long gen, long start) {
@@ -746,17 +789,28 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     /** Engine thread, after the writer thread has stopped: forces and closes every output file. */
     @Override
     public void close() {
+        shutdown();
+    }
+
+    /**
+     * {@link #close}, returning the bytes appended that could not be made durable (a write or force
+     * failed), 0 when all are: what a graceful stop may not call durable.
+     */
+    public long shutdown() {
         if (closed) {
-            return;
+            return 0;
         }
         flush();
         closed = true;
+        long undurable = 0;
         for (PathState s : states.values()) {
             s.lock.lock();
             try {
                 forceLocked(s);
+                undurable += s.stagedBytes;
             } catch (IOException e) {
                 diskErrors.incrementAndGet();
+                undurable += s.stagedBytes + s.written - s.durableEnd.get();
                 log.accept("store: " + s.key + ": cannot force output at close: " + e);
             } finally {
                 s.lock.unlock();
@@ -771,6 +825,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         states.clear();
         idle.clear();
         openFiles = 0;
+        return undurable;
     }
 
     // ---------------------------------------------------------------- metrics
@@ -935,6 +990,42 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 complained = true;
                 log.accept("store: " + s.key + " generation " + generation + ": " + what);
             }
+        }
+
+        @Override
+        public long finalLength() {
+            long e = end;
+            return e >= 0 ? e - start : -1;
+        }
+
+        @Override
+        public boolean close(long finalLength) {
+            if (end >= 0) {
+                return end - start == finalLength; // closed already (the next generation's open)
+            }
+            if (released || s.file == null || held() != finalLength || durable() < finalLength) {
+                complain("close at " + finalLength + " with " + held() + " bytes held, " + durable() + " durable");
+                return false;
+            }
+            int i = s.entries.size() - 1;
+            GenerationEntry e = s.entries.get(i);
+            if (e.getGeneration() != generation) {
+                complain("close of generation " + generation + " that is not the newest");
+                return false;
+            }
+            ArrayList<GenerationEntry> next = new ArrayList<>(s.entries);
+            next.set(i, e.toBuilder().setClosed(true).setFinalLength(finalLength).build());
+            try {
+                writeIndex(s, next);
+            } catch (IOException ex) {
+                diskErrors.incrementAndGet();
+                log.accept("store: " + s.key + ": cannot record the close of generation " + generation
+                    + " (the agent's STREAM_CLOSE repeat retries): " + ex);
+                return false;
+            }
+            s.entries = next;
+            end = start + finalLength;
+            return true;
         }
 
         @Override

@@ -194,4 +194,18 @@ class OutputStoreFaultTest {
         assertArrayEquals(data, read(tmp.resolve("out/a/f")));
         assertTrue(syncs.get() > 0);
     }
+
+    @Test
+    void shutdownCountsWhatItCouldNotMakeDurable() throws IOException {
+        // A graceful stop must not call data durable that is not (issue 11 item 4).
+        OutputStore st = store();
+        StoredStream s = ok(st.open("a", open("/f", 1)));
+        append(s, 0, bytes("abcdef"));
+        fs.failForces = true;
+        assertEquals(6, st.shutdown());
+        fs.failForces = false;
+        OutputStore clean = store();
+        append(ok(clean.open("a", open("/g", 1))), 0, bytes("xyz"));
+        assertEquals(0, clean.shutdown());
+    }
 }

@@ -62,6 +62,11 @@ final class RecordingStore implements StreamStore {
         return inner.flush();
     }
 
+    @Override
+    public void maintain(long nowNs) {
+        inner.maintain(nowNs);
+    }
+
     /** True if the newest stream on output is generation gen, holding exactly length bytes, all durable. */
     boolean holdsDurably(Path output, long gen, long length) {
         Recorded r = latest.get(output);
@@ -96,6 +101,16 @@ final class RecordingStore implements StreamStore {
         @Override
         public boolean append(long offset, DirectBuffer src, int index, int length) {
             return s.append(offset, src, index, length);
+        }
+
+        @Override
+        public long finalLength() {
+            return s.finalLength();
+        }
+
+        @Override
+        public boolean close(long finalLength) {
+            return s.close(finalLength);
         }
 
         @Override
