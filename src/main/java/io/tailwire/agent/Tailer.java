@@ -11,6 +11,7 @@ import io.tailwire.proto.TrackedFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
@@ -55,6 +56,8 @@ public final class Tailer implements Closeable {
      * (app.log*) must not ship them a second time as new paths.
      */
     private final Map<FileKey, TrackedFile> claimed = new HashMap<>();
+    /** Per glob pattern: a walk that keeps failing is logged when it starts and when it ends. */
+    private final Map<String, LoggedCondition> globErrors = new HashMap<>();
     private long lastDiscovery;
     private boolean discovered;
     private long readSeq;
@@ -104,10 +107,14 @@ public final class Tailer implements Closeable {
             changed |= discover();
         }
         for (PathTrack t : tracks.values()) {
+            if (t.error == null) {
+                t.error = condition(t.name);
+            }
             try {
                 changed |= scanTrack(t, now);
+                t.error.clear(now);
             } catch (IOException e) {
-                events.accept(new TailEvent(Kind.ERROR, t.name, 0, -1, -1, String.valueOf(e)));
+                t.error.on("cannot read: " + LoggedCondition.describe(e), now);
             }
         }
         changed |= enforceHandleLimit();
@@ -127,11 +134,14 @@ public final class Tailer implements Closeable {
         boolean changed = false;
         boolean complete = true;
         for (Glob g : globs) {
+            LoggedCondition error = globErrors.computeIfAbsent(g.pattern, this::condition);
             try {
                 changed |= walk(g, g.root, g.depth, live, seenClaimed);
+                error.clear(lastDiscovery);
             } catch (IOException e) {
                 complete = false;
-                events.accept(new TailEvent(Kind.ERROR, g.pattern, 0, -1, -1, String.valueOf(e)));
+                String where = e instanceof FileSystemException f && f.getFile() != null ? " " + f.getFile() : "";
+                error.on("cannot list" + where + ": " + LoggedCondition.describe(e), lastDiscovery);
             }
         }
         // A claimed file no longer seen by any glob cannot be picked up again: forget it (only after a
@@ -140,6 +150,12 @@ public final class Tailer implements Closeable {
             claimed.keySet().retainAll(seenClaimed);
         }
         return changed;
+    }
+
+    /** A lasting error about {@code subject} (a path or a glob) becomes one ERROR event and one RECOVERED event. */
+    private LoggedCondition condition(String subject) {
+        return new LoggedCondition(null, m -> events.accept(new TailEvent(Kind.ERROR, subject, 0, -1, -1, m)),
+            m -> events.accept(new TailEvent(Kind.RECOVERED, subject, 0, -1, -1, m)));
     }
 
     private boolean walk(Glob g, Path dir, int depth, Set<FileKey> live, Set<FileKey> seenClaimed)
