@@ -96,6 +96,15 @@ public final class AgentCore implements AgentEvents {
     private long lossBytes;
     private long lossEvents;
     private long bytesQueued;
+    /*
+     * Lasting conditions, each logged when it starts and when it ends, never per poll or per retry (issue 11
+     * item 12): the loop polls every few milliseconds and retries every second.
+     */
+    private final LoggedCondition scanFailure;
+    private final LoggedCondition stateSaveFailure;
+    private final LoggedCondition disconnected;
+    private final Map<String, LoggedCondition> readFailures = new HashMap<>();
+    private final Map<String, LoggedCondition> streamRefusals = new HashMap<>();
 
     public AgentCore(AgentConnectionConfig connectionConfig, TailerConfig tailerConfig, Fs fs, Path stateDir,
                      PollBackoff pollBackoff, long seed, Listener listener) {
@@ -105,6 +114,10 @@ public final class AgentCore implements AgentEvents {
         this.random = new SplittableRandom(seed);
         this.tailer = new Tailer(fs, tailerConfig, this::onTailEvent);
         this.stateStore = stateDir == null ? null : new AgentStateStore(fs, stateDir, listener::warn);
+        this.scanFailure = new LoggedCondition("scanning files", listener::warn, listener::info);
+        this.stateSaveFailure = new LoggedCondition("state file " + (stateStore == null ? "" : stateStore.file()),
+            listener::warn, listener::info);
+        this.disconnected = new LoggedCondition("server", listener::warn, listener::info);
     }
 
     /** Loads the state file and restores positions; call once before anything else. */
@@ -228,9 +241,11 @@ public final class AgentCore implements AgentEvents {
 
     private boolean scan(long now) {
         try {
-            return tailer.scan(now);
+            boolean changed = tailer.scan(now);
+            scanFailure.clear(now);
+            return changed;
         } catch (RuntimeException e) {
-            listener.warn("scan failed: " + e);
+            scanFailure.on("failed: " + e, now);
             return false;
         }
     }
@@ -249,14 +264,16 @@ public final class AgentCore implements AgentEvents {
                 }
             }
             case ERROR -> listener.warn(e.path() + ": " + e.reason());
+            case RECOVERED -> listener.info(e.path() + ": " + e.reason());
             default -> listener.info(describe(e));
         }
-        stateDirty = true;
-        if (e.kind() != TailEvent.Kind.ERROR) {
-            // A new or rotated generation must be in the state file before the agent can die: after a
-            // restart it is how a file rotated away meanwhile is found again (by device, inode, fingerprint).
-            saveSoon = true;
+        if (e.kind() == TailEvent.Kind.ERROR || e.kind() == TailEvent.Kind.RECOVERED) {
+            return;
         }
+        stateDirty = true;
+        // A new or rotated generation must be in the state file before the agent can die: after a
+        // restart it is how a file rotated away meanwhile is found again (by device, inode, fingerprint).
+        saveSoon = true;
     }
 
     private static String describe(TailEvent e) {
@@ -366,8 +383,13 @@ public final class AgentCore implements AgentEvents {
         try {
             n = tailer.read(s.gen, s.sendOffset, chunk);
         } catch (IOException e) {
-            listener.warn("reading " + s.gen.path() + ": " + e.getMessage());
+            readFailures.computeIfAbsent(s.gen.path(), p -> new LoggedCondition(p, listener::warn, listener::info))
+                .on("cannot read: " + LoggedCondition.describe(e), lastNow);
             return false;
+        }
+        LoggedCondition readFailure = readFailures.remove(s.gen.path());
+        if (readFailure != null) {
+            readFailure.clear(lastNow);
         }
         if (n <= 0) {
             return false;
@@ -396,6 +418,7 @@ public final class AgentCore implements AgentEvents {
     @Override
     public void onConnected(long connectionId, long serverInstance) {
         failedAttempts = 0;
+        disconnected.clear(lastNow);
         listener.info("connected (connection " + Long.toHexString(connectionId) + ", server instance "
             + Long.toHexString(serverInstance) + ")");
     }
@@ -410,6 +433,10 @@ public final class AgentCore implements AgentEvents {
         switch (status) {
             case OK -> {
                 matchByIdentity.remove(g);
+                LoggedCondition refusal = streamRefusals.remove(g.path());
+                if (refusal != null) {
+                    refusal.clear(lastNow);
+                }
                 if (!g.numberConfirmed() || g.number() != generation) {
                     tailer.adoptGeneration(g, generation);
                     // The server's number must be in the state file before any byte of the stream is sent:
@@ -469,8 +496,10 @@ public final class AgentCore implements AgentEvents {
                 forget(s);
             }
             default -> {
-                listener.warn(g.path() + ": server cannot take the stream now (" + status + ": " + message
-                    + "); retrying");
+                streamRefusals.computeIfAbsent(g.path(), p -> new LoggedCondition(p, listener::warn, listener::info))
+                    .on("server cannot take the stream now (" + status + "); retrying every "
+                        + REOPEN_DELAY_NS / 1_000_000 + " ms", lastNow);
+                listener.debug(g.path() + ": " + status + ": " + message);
                 s.state = SlotState.REFUSED;
                 s.retryAt = lastNow + REOPEN_DELAY_NS;
             }
@@ -528,7 +557,9 @@ public final class AgentCore implements AgentEvents {
         if (reason != null && !reason.isEmpty()) {
             why = why.isEmpty() ? reason : why + ": " + reason;
         }
-        listener.warn("connection to the server ended (" + why + "); reconnecting in " + wait / 1_000_000 + " ms");
+        // The first failure is logged; later ones (the server stays away) only at debug, until connected again.
+        disconnected.on("connection ended (" + why + "); reconnecting with back-off", lastNow);
+        listener.debug("connection to the server ended (" + why + "); reconnecting in " + wait / 1_000_000 + " ms");
     }
 
     // ---------------------------------------------------------------------------------------- state
@@ -553,14 +584,15 @@ public final class AgentCore implements AgentEvents {
         }
         try {
             stateStore.save(tailer.snapshot());
+            stateSaveFailure.clear(lastNow);
             stateDirty = false;
             persistedFingerprint.clear();
             for (Generation g : tailer.generations()) {
                 persistedFingerprint.put(g, g.identity().getFingerprintLength());
             }
         } catch (IOException e) {
-            listener.warn("cannot save state to " + stateStore.file() + ": " + e.getMessage()
-                + " (positions are kept in memory; the server's offsets still prevent loss and duplicates)");
+            stateSaveFailure.on("cannot save (" + LoggedCondition.describe(e) + "; positions are kept in memory, the"
+                + " server's offsets still prevent loss and duplicates)", lastNow);
         }
     }
 

@@ -17,6 +17,8 @@ final class PathTrack {
     long lastClosedNumber;
     long lastClosedFinal;
     FileIdentity lastClosedIdentity;
+    /** Scanning the path fails (unreadable file): logged when it starts and when it ends, not per scan. */
+    LoggedCondition error;
 
     PathTrack(Path path, boolean wanted, boolean confirmed) {
         this.path = path;

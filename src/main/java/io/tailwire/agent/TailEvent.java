@@ -20,8 +20,13 @@ public record TailEvent(Kind kind, String path, long generation, long from, long
         LOSS,
         /** A generation from the state file was found again ({@code reason} says where). */
         RESTORED,
-        /** An I/O error while scanning; the path is retried on the next scan. */
-        ERROR
+        /**
+         * An I/O error while scanning began (sent once, not per scan; {@code reason} in plain words); the
+         * path is retried on every scan.
+         */
+        ERROR,
+        /** The error reported by the last {@link #ERROR} of this path is over ({@code reason} says how long it lasted). */
+        RECOVERED
     }
 
     static TailEvent of(Kind kind, Generation g, String reason) {

@@ -11,6 +11,7 @@ import io.tailwire.proto.TrackedFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
@@ -55,6 +56,8 @@ public final class Tailer implements Closeable {
      * (app.log*) must not ship them a second time as new paths.
      */
     private final Map<FileKey, TrackedFile> claimed = new HashMap<>();
+    /** Per glob pattern: a walk that keeps failing is logged when it starts and when it ends. */
+    private final Map<String, LoggedCondition> globErrors = new HashMap<>();
     private long lastDiscovery;
     private boolean discovered;
     private long readSeq;
@@ -104,10 +107,14 @@ public final class Tailer implements Closeable {
             changed |= discover();
         }
         for (PathTrack t : tracks.values()) {
+            if (t.error == null) {
+                t.error = condition(t.name);
+            }
             try {
                 changed |= scanTrack(t, now);
+                t.error.clear(now);
             } catch (IOException e) {
-                events.accept(new TailEvent(Kind.ERROR, t.name, 0, -1, -1, String.valueOf(e)));
+                t.error.on("cannot read: " + LoggedCondition.describe(e), now);
             }
         }
         changed |= enforceHandleLimit();
@@ -127,11 +134,14 @@ public final class Tailer implements Closeable {
         boolean changed = false;
         boolean complete = true;
         for (Glob g : globs) {
+            LoggedCondition error = globErrors.computeIfAbsent(g.pattern, this::condition);
             try {
                 changed |= walk(g, g.root, g.depth, live, seenClaimed);
+                error.clear(lastDiscovery);
             } catch (IOException e) {
                 complete = false;
-                events.accept(new TailEvent(Kind.ERROR, g.pattern, 0, -1, -1, String.valueOf(e)));
+                String where = e instanceof FileSystemException f && f.getFile() != null ? " " + f.getFile() : "";
+                error.on("cannot list" + where + ": " + LoggedCondition.describe(e), lastDiscovery);
             }
         }
         // A claimed file no longer seen by any glob cannot be picked up again: forget it (only after a
@@ -140,6 +150,12 @@ public final class Tailer implements Closeable {
             claimed.keySet().retainAll(seenClaimed);
         }
         return changed;
+    }
+
+    /** A lasting error about {@code subject} (a path or a glob) becomes one ERROR event and one RECOVERED event. */
+    private LoggedCondition condition(String subject) {
+        return new LoggedCondition(null, m -> events.accept(new TailEvent(Kind.ERROR, subject, 0, -1, -1, m)),
+            m -> events.accept(new TailEvent(Kind.RECOVERED, subject, 0, -1, -1, m)));
     }
 
     private boolean walk(Glob g, Path dir, int depth, Set<FileKey> live, Set<FileKey> seenClaimed)
@@ -746,16 +762,23 @@ public final class Tailer implements Closeable {
         t.confirmed = !provisional;
         // Generation 0 (provisional) entries keep their saved order after the numbered ones.
         open.sort(Comparator.comparingLong(f -> f.getGeneration() == 0 ? Long.MAX_VALUE : f.getGeneration()));
+        // A generation found truncated and rotated away inserts one after it: later ones move one up (none
+        // of them can have been opened at the server yet, as this one was not closed).
+        long shift = 0;
         for (int i = 0; i < open.size(); i++) {
             TrackedFile f = open.get(i);
-            long number = f.getGeneration() == 0 ? t.nextNumber++ : f.getGeneration();
+            long number = f.getGeneration() == 0 ? t.nextNumber++ : f.getGeneration() + shift;
             boolean last = i == open.size() - 1;
-            restoreGeneration(t, f, number, last, now);
+            if (restoreGeneration(t, f, number, last, open.subList(i + 1, open.size()), now)) {
+                shift++;
+                t.nextNumber = Math.max(t.nextNumber, number + 2);
+            }
         }
     }
 
-    private void restoreGeneration(PathTrack t, TrackedFile f, long number, boolean last, long now)
-        throws IOException {
+    /** Returns true if it also restored the generation's content after an in-place truncation (see below). */
+    private boolean restoreGeneration(PathTrack t, TrackedFile f, long number, boolean last, List<TrackedFile> later,
+                                      long now) throws IOException {
         FileKey key = FileIdentities.keyOf(f.getIdentity());
         List<Path> candidates = new ArrayList<>();
         candidates.add(t.path);
@@ -770,6 +793,8 @@ public final class Tailer implements Closeable {
             }
         }
         String reused = "";
+        FsFile truncated = null;
+        Path truncatedAt = null;
         for (Path c : candidates) {
             if (!key.equals(fs.key(c))) {
                 continue;
@@ -779,7 +804,14 @@ public final class Tailer implements Closeable {
                 continue;
             }
             if (!key.equals(h.key()) || !FileIdentities.prefixMatches(h, f.getIdentity(), scratch)) {
-                // Same inode, other content: inode reuse. Never resume at the old offset.
+                // Same inode, other content: never resume at the old offset. At a rotated name of the path it is
+                // the file truncated in place and then rotated away, all while the agent was down (issue 11 item
+                // 10): what was written after the truncation exists only there, so it becomes the next generation.
+                if (truncated == null && key.equals(h.key()) && h.size() > 0 && truncatedThenRotated(t, c, later, h)) {
+                    truncated = h;
+                    truncatedAt = c;
+                    continue;
+                }
                 reused = "; " + c + " reuses its inode with other content";
                 h.close();
                 continue;
@@ -796,11 +828,18 @@ public final class Tailer implements Closeable {
             t.gens.addLast(g);
             headsVersion++;
             events.accept(TailEvent.of(Kind.RESTORED, g, atPath ? "found at its path" : "found as " + c));
-            return;
+            if (truncated != null) {
+                truncated.close(); // a hard link of the same inode: the file itself was found
+            }
+            return false;
         }
-        // The file is gone (deleted while open, or rotated away and deleted, while the agent was down). It
-        // ends at the largest size the agent saw; the reopen's seek to the server's resume offset then
-        // reports exactly the bytes the server never got as lost (none are readable any more).
+        // The file is gone (deleted while open, or rotated away and deleted, while the agent was down), or its
+        // content was (truncated in place). It ends at the largest size the agent saw; the reopen's seek to the
+        // server's resume offset then reports exactly the bytes the server never got as lost (none are readable
+        // any more).
+        if (truncated != null) {
+            reused = "; truncated in place, then rotated away as " + truncatedAt;
+        }
         Generation g = new Generation(t, number, f.getIdentity(), null, State.ENDED, now);
         g.durableOffset = f.getDurableOffset();
         g.readOffset = f.getDurableOffset();
@@ -812,5 +851,41 @@ public final class Tailer implements Closeable {
         headsVersion++;
         events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
         events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, g.finalLength, "file not found"));
+        if (truncated == null) {
+            return false;
+        }
+        Generation n = new Generation(t, number + 1, FileIdentities.of(truncated, scratch), truncated, State.ROTATED, now);
+        n.size = truncated.size();
+        n.rotatedAtNanos = now;
+        n.numberConfirmed = g.numberConfirmed;
+        n.previousLength = g.finalLength;
+        t.gens.addLast(n);
+        headsVersion++;
+        events.accept(TailEvent.of(Kind.NEW_FILE, n, "content after an in-place truncation, found as " + truncatedAt));
+        return true;
+    }
+
+    /**
+     * Whether {@code c}, holding the saved generation's device and inode but other first bytes, is that file
+     * truncated in place and then rotated away, rather than an unrelated file that got the inode after the
+     * old one was deleted: it must carry a rotated name of the path (app.log.1, app.log-20240101, app.log_old),
+     * not be a path the agent tails itself, and no later saved generation of the path may have its inode (the
+     * agent saw that truncation: the later generation is this content) or its first bytes (a copytruncate's copy
+     * of a later generation that happened to get the inode).
+     */
+    private boolean truncatedThenRotated(PathTrack t, Path c, List<TrackedFile> later, FsFile h) throws IOException {
+        String base = t.path.getFileName().toString();
+        String name = c.getFileName().toString();
+        if (name.length() <= base.length() + 1 || !name.startsWith(base) || ".-_".indexOf(name.charAt(base.length())) < 0
+            || tracks.containsKey(c.toString())) {
+            return false;
+        }
+        for (TrackedFile o : later) {
+            if (FileIdentities.keyOf(o.getIdentity()).equals(h.key()) || (o.getIdentity().getFingerprintLength() > 0
+                && FileIdentities.prefixMatches(h, o.getIdentity(), scratch))) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -96,7 +96,8 @@ public final class UdpAgent {
         long lastStatus = System.nanoTime();
         long lastBehind = lastStatus;
         boolean wasBehind = false;
-        boolean unreachableLogged = false;
+        io.tailwire.agent.LoggedCondition unreachableServer = new io.tailwire.agent.LoggedCondition("server " + server,
+            log::warn, log::info);
         try (Waiter idle = new Waiter(channel, 500_000, Waiter.SHORT_WAIT_TURNS)) {
             waiter = idle;
             while (!core.isClosed() && !killed) {
@@ -109,11 +110,10 @@ public final class UdpAgent {
                 boolean unreachable = io.unreachable();
                 int work = received + io.send(channel, core, now, Integer.MAX_VALUE);
                 unreachable |= io.unreachable();
-                if (unreachable && !unreachableLogged) {
-                    log.warn("server " + server + " is not reachable (nothing listening?); retrying");
-                    unreachableLogged = true;
-                } else if (received > 0 && !unreachable) {
-                    unreachableLogged = false;
+                if (unreachable) {
+                    unreachableServer.on("not reachable (nothing listening?); retrying", now);
+                } else if (received > 0) {
+                    unreachableServer.clear(now);
                 }
                 if (statusIntervalNs > 0 && now - lastStatus >= statusIntervalNs) {
                     lastStatus = now;

@@ -66,6 +66,47 @@ class TailerMemFsTest {
     }
 
     @Test
+    void aFileTruncatedInPlaceThenRenamedWhileTheAgentWasDownShipsItsNewContentAsTheNextGeneration() throws Exception {
+        // Issue 11 item 10: `> app.log`, some writes, then logrotate's rename, all while the agent was down.
+        // The renamed file has the saved generation's inode but other first bytes: what was written after the
+        // truncation exists only there, and used to be neither shipped nor reported lost.
+        byte[] old = lines("old", 3000);
+        byte[] mid = lines("mid", 1200);
+        byte[] cur = lines("cur", 700);
+        fs.create(LOG + ".1", mid, 100);
+        fs.create(LOG, cur, 101);
+        AgentState saved = AgentState.newBuilder().addFiles(TrackedFile.newBuilder().setPath(LOG).setGeneration(4)
+            .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(saved, 0);
+        rt.run(0, 3 * GRACE, 10 * MS);
+
+        assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0), "the old content ends where the server held it");
+        assertArrayEquals(mid, rt.bytes(LOG, 5), "the post-truncation content is the next generation");
+        assertArrayEquals(cur, rt.bytes(LOG, 6), "then the file now at the path");
+    }
+
+    @Test
+    void aFileOfAnotherNameReusingTheSavedInodeIsNotShippedAsThePathsGeneration() throws Exception {
+        // Inode reuse by an unrelated file (deleted, then another log created) must not be taken for a
+        // truncation followed by a rotation: only a rotated name of the path (app.log.1, app.log-2024...) is.
+        byte[] old = lines("old", 3000);
+        byte[] other = lines("oth", 900);
+        byte[] cur = lines("cur", 700);
+        fs.create("/var/log/other.log", other, 100);
+        fs.create(LOG, cur, 101);
+        AgentState saved = AgentState.newBuilder().addFiles(TrackedFile.newBuilder().setPath(LOG).setGeneration(4)
+            .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(saved, 0);
+        rt.run(0, 3 * GRACE, 10 * MS);
+
+        assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0));
+        assertArrayEquals(cur, rt.bytes(LOG, 5), "the next generation is the file at the path");
+        assertEquals(2, rt.closedLog.size() + rt.tailer.generations().size(), rt.closedLog.toString());
+    }
+
+    @Test
     void aRotatedFileAlreadyShippedIsNotPickedUpAgainButAFileReusingItsInodeIs() throws Exception {
         // A glob that also matches rotated names. (Inode reuse while the tailer holds the file open cannot
         // happen: the open handle keeps the inode allocated. It can once the handle is closed.)

@@ -60,8 +60,10 @@ final class SourceFile {
     final List<Gen> gens = new ArrayList<>();
     private int rotatedNames;
     long bytesWritten;
-    /** Namespace or truncation events since the agent was last seen up (see SystemSim.canRotate). */
+    /** Namespace or truncation events since the agent's current absence began (see SystemSim.scheduleFileEvents). */
     int eventsWhileAgentAway;
+    /** The first of them (null if none). */
+    End firstEventWhileAway;
 
     /** Forcing every write keeps the ground truth exact across host power loss; needless otherwise. */
     private final boolean forceWrites;
@@ -162,6 +164,8 @@ final class SourceFile {
     private void next(End how) {
         current().end = how;
         gens.add(new Gen(gens.size()));
-        eventsWhileAgentAway++;
+        if (eventsWhileAgentAway++ == 0) {
+            firstEventWhileAway = how;
+        }
     }
 }

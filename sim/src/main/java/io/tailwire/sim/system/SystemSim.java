@@ -44,6 +44,8 @@ public final class SystemSim {
     static final long SECOND = 1_000_000_000L;
     /** Rotations of one file are at least this far apart (a tailer scans far more often). */
     static final long MIN_EVENT_SPACING_NS = 3 * SECOND;
+    /** Events on one file while its agent is away (down or frozen): the agent sees none of them as they happen. */
+    static final int MAX_EVENTS_PER_ABSENCE = 2;
     static final long MAX_STEPS = 20_000_000L;
 
     private final Scenario sc;
@@ -379,17 +381,17 @@ public final class SystemSim {
                 sim.log("sim", "server disk has space again");
             });
         }
-        scheduleFileEvents(sc.rotations(), "rename+create", SourceFile::rotate);
-        scheduleFileEvents(sc.copyTruncates(), "copytruncate", SourceFile::copyTruncate);
-        scheduleFileEvents(sc.truncations(), "truncate", SourceFile::truncate);
-        scheduleFileEvents(sc.deletions(), "delete while open", SourceFile::delete);
+        scheduleFileEvents(sc.rotations(), "rename+create", SourceFile::rotate, SourceFile.End.RENAMED);
+        scheduleFileEvents(sc.copyTruncates(), "copytruncate", SourceFile::copyTruncate, SourceFile.End.COPYTRUNCATED);
+        scheduleFileEvents(sc.truncations(), "truncate", SourceFile::truncate, SourceFile.End.TRUNCATED);
+        scheduleFileEvents(sc.deletions(), "delete while open", SourceFile::delete, SourceFile.End.DELETED);
     }
 
     private interface FileOp {
         void apply(SourceFile f) throws IOException;
     }
 
-    private void scheduleFileEvents(int count, String what, FileOp op) {
+    private void scheduleFileEvents(int count, String what, FileOp op, SourceFile.End kind) {
         for (int i = 0; i < count; i++) {
             int agent = faults.nextInt(agents.size());
             SourceFile f = sources.get(agent).get(faults.nextInt(sc.files()));
@@ -398,10 +400,15 @@ public final class SystemSim {
                 AgentNode a = agents.get(agent);
                 boolean away = !a.up || a.frozen(sim.now());
                 Long last = lastEventAt.get(f);
-                // A tailer cannot see a file that came and went while it was not looking: at most one
-                // event per file while its agent is away, and none in quick succession.
-                if (hostDown.get(agent) || (last != null && sim.now() - last < MIN_EVENT_SPACING_NS)
-                    || (away && f.eventsWhileAgentAway > 0)) {
+                // While its agent is up, events on a file are spaced (a tailer scans far more often). While it is
+                // away, two may follow each other at any pace (issue 11 item 10: truncated in place, then
+                // renamed), except a file created in the absence and then renamed away: a file that came and went
+                // while the agent was not looking cannot be known to belong to the path (README).
+                boolean second = away && f.eventsWhileAgentAway == 1;
+                boolean createdThenRenamed = second && kind == SourceFile.End.RENAMED
+                    && (f.firstEventWhileAway == SourceFile.End.RENAMED || f.firstEventWhileAway == SourceFile.End.DELETED);
+                if (hostDown.get(agent) || (!second && last != null && sim.now() - last < MIN_EVENT_SPACING_NS)
+                    || (away && f.eventsWhileAgentAway >= MAX_EVENTS_PER_ABSENCE) || createdThenRenamed) {
                     sim.log("sim", "skipped " + what + " of " + f.agentId + ":" + f.path);
                     return;
                 }
@@ -424,6 +431,7 @@ public final class SystemSim {
     private void agentAway(AgentNode a) {
         for (SourceFile f : sources.get(agents.indexOf(a))) {
             f.eventsWhileAgentAway = 0;
+            f.firstEventWhileAway = null;
         }
     }
 
