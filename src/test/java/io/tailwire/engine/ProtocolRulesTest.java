@@ -188,6 +188,32 @@ class ProtocolRulesTest {
         }
     }
 
+    @Test
+    void aTailLossProbeIntoAWindowBelowOnePayloadIsAPingNotData() {
+        Harness h = new Harness(80);
+        int sid = openStream(h, "/tlp");
+        h.dropToServer = b -> true; // the packet and everything after it vanish: only the probe timer is left
+        assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(new byte[100]), 0, 100));
+        int n = h.agent.poll(OUT, h.now);
+        assertEquals(Wire.TYPE_DATA, OUT.getByte(1) & 0xFF);
+        assertTrue(n > 0 && h.agent.bytesInFlight() == 100);
+        AckFlyweight a = new AckFlyweight();
+        UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.ACK_FIXED_LENGTH]);
+        a.wrapForEncode(b, 0, b.capacity());
+        a.encode(h.agent.connectionId(), 0, 0, 0, h.agent.maxPayload() - 1, 0, 0); // acknowledges nothing
+        a.seal();
+        h.deliverRaw(b.byteArray(), false);
+        long until = h.now + 15 * MS; // past the probe timeout, before the 20 ms minimum RTO
+        int type = -1;
+        while (h.now < until && type < 0) {
+            h.now += 100_000;
+            if (h.agent.poll(OUT, h.now) > 0) {
+                type = OUT.getByte(1) & 0xFF;
+            }
+        }
+        assertEquals(Wire.TYPE_PING, type, "the probe must not put DATA into a window below one payload");
+    }
+
     // ------------------------------------------------------------------ wire-spec 3: WELCOME's window may be 0
 
     @Test
