@@ -827,7 +827,7 @@ public final class AgentConnection {
     private int sendProbe(MutableDirectBuffer out, long nowNs) {
         probeBackoff++;
         probes++;
-        if (bytesInFlight > peerWindow) {
+        if (bytesInFlight > usableWindow()) {
             // The window shrank below what is in flight: no DATA may leave (wire-spec 7.1), a PING may.
             return encodePing(out, nowNs);
         }

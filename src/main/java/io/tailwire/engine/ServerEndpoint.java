@@ -112,6 +112,8 @@ public final class ServerEndpoint {
         final Int2ObjectHashMap<StreamOpen> openingIds = new Int2ObjectHashMap<>();
         /** A PING arrived: its ACK repeats every durable offset (wire-spec.md 5). */
         boolean repeatDurable;
+        /** Where (in stream-table order) the next PING's repeated entries start, when 64 did not hold them all. */
+        int repeatFrom;
         final ArrayDeque<Integer> recentlyClosedOrder = new ArrayDeque<>();
         int pendingCloses;
 
@@ -1005,22 +1007,31 @@ public final class ServerEndpoint {
         if (rescan) {
             long undurable = 0;
             boolean more = false;
+            int index = 0;
+            int repeatNext = 0;
             for (ServerStream s : c.streams.values()) {
                 if (s.stored == null) {
                     continue;
                 }
                 long durable = s.stored.durable();
                 undurable += Math.max(0, s.stored.held() - durable);
-                if (durable > s.reportedDurable || (repeat && durable > 0)) {
+                boolean advanced = durable > s.reportedDurable;
+                boolean repeated = repeat && durable > 0 && index++ >= c.repeatFrom;
+                if (advanced || repeated) {
                     if (durableCount < Wire.MAX_DURABLE_ENTRIES) {
                         int at = entriesBase + Wire.DURABLE_ENTRY_LENGTH * durableCount++;
                         out.putInt(at, s.id, Wire.BYTE_ORDER);
                         out.putLong(at + 4, durable, Wire.BYTE_ORDER);
                         s.reportedDurable = durable;
-                    } else {
-                        more = true;
+                    } else if (advanced) {
+                        more = true; // news goes in the next ACK
+                    } else if (repeatNext == 0) {
+                        repeatNext = index - 1; // the next PING's ACK repeats from here
                     }
                 }
+            }
+            if (repeat) {
+                c.repeatFrom = repeatNext;
             }
             c.undurableBytes = undurable;
             c.durableDirty = more;

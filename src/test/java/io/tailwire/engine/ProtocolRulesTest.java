@@ -149,6 +149,49 @@ class ProtocolRulesTest {
         assertEquals(data.length, a.durableOffset(0));
     }
 
+    /** Sends a PING to the server now and returns the stream ids of the durable entries in its ACK. */
+    private static java.util.Set<Integer> pingAndReadDurableIds(Harness h) {
+        UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.PING_LENGTH]);
+        PingFlyweight p = new PingFlyweight();
+        p.wrapForEncode(b, 0, Wire.PING_LENGTH);
+        p.encode(h.agent.connectionId(), h.now);
+        h.deliverRaw(b.byteArray(), true);
+        int n = h.server.poll(OUT, h.now);
+        assertEquals(Wire.TYPE_ACK, OUT.getByte(1) & 0xFF);
+        AckFlyweight a = new AckFlyweight();
+        a.wrap(OUT, 0, n);
+        java.util.Set<Integer> ids = new java.util.HashSet<>();
+        for (int i = 0; i < a.durableCount(); i++) {
+            ids.add(a.durableStreamId(i));
+        }
+        return ids;
+    }
+
+    @Test
+    void withMoreThan64StreamsSuccessivePingsRepeatEveryDurableOffset() {
+        Harness h = new Harness(81);
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        int streams = 70;
+        java.util.Set<Integer> sids = new java.util.HashSet<>();
+        for (int i = 0; i < streams; i++) {
+            sids.add(h.agent.openStream("/s" + i, 1, null, 0));
+        }
+        assertTrue(h.runUntil(() -> h.log.stream().filter(l -> l.startsWith("reply")).count() == streams,
+            5000 * MS));
+        for (int sid : sids) {
+            assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(new byte[10]), 0, 10));
+        }
+        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * MS));
+        h.server.onDurableAdvanced();
+        h.runUntil(() -> false, 10 * MS);
+        drainServer(h);
+        java.util.Set<Integer> first = pingAndReadDurableIds(h);
+        assertEquals(Wire.MAX_DURABLE_ENTRIES, first.size());
+        java.util.Set<Integer> seen = new java.util.HashSet<>(first);
+        seen.addAll(pingAndReadDurableIds(h));
+        assertEquals(sids, seen, "two PINGs repeat all 70 offsets, not the same 64 twice");
+    }
+
     // ------------------------------------------------------------------ wire-spec 8: control retransmit floor
 
     @Test
@@ -186,6 +229,32 @@ class ProtocolRulesTest {
             assertTrue(n == 0 || (OUT.getByte(1) & 0xFF) != Wire.TYPE_DATA, "DATA sent into a window below one payload");
             h.now += MS;
         }
+    }
+
+    @Test
+    void aTailLossProbeIntoAWindowBelowOnePayloadIsAPingNotData() {
+        Harness h = new Harness(80);
+        int sid = openStream(h, "/tlp");
+        h.dropToServer = b -> true; // the packet and everything after it vanish: only the probe timer is left
+        assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(new byte[100]), 0, 100));
+        int n = h.agent.poll(OUT, h.now);
+        assertEquals(Wire.TYPE_DATA, OUT.getByte(1) & 0xFF);
+        assertTrue(n > 0 && h.agent.bytesInFlight() == 100);
+        AckFlyweight a = new AckFlyweight();
+        UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.ACK_FIXED_LENGTH]);
+        a.wrapForEncode(b, 0, b.capacity());
+        a.encode(h.agent.connectionId(), 0, 0, 0, h.agent.maxPayload() - 1, 0, 0); // acknowledges nothing
+        a.seal();
+        h.deliverRaw(b.byteArray(), false);
+        long until = h.now + 15 * MS; // past the probe timeout, before the 20 ms minimum RTO
+        int type = -1;
+        while (h.now < until && type < 0) {
+            h.now += 100_000;
+            if (h.agent.poll(OUT, h.now) > 0) {
+                type = OUT.getByte(1) & 0xFF;
+            }
+        }
+        assertEquals(Wire.TYPE_PING, type, "the probe must not put DATA into a window below one payload");
     }
 
     // ------------------------------------------------------------------ wire-spec 3: WELCOME's window may be 0
