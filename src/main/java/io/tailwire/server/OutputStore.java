@@ -2,6 +2,7 @@ package io.tailwire.server;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
+import io.tailwire.io.FileKey;
 import io.tailwire.io.Fs;
 import io.tailwire.io.FsFile;
 import io.tailwire.wire.Fingerprint;
@@ -225,6 +226,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             return result(StreamStatus.STORAGE_ERROR, 0, 0, "cannot write output", null);
         }
         try {
+            checkMoved(s); // a resume offset must count what the moved-away copy holds, and new bytes go to the path
             return bind(s, request);
         } catch (IOException e) {
             return storageError(key, "cannot open stream", e);
@@ -352,8 +354,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     private long recordGeneration(PathState s, long gen, StreamOpen req) throws IOException {
         // Bytes past `written` can only be the remains of a failed write: cut them before they become
         // part of the new generation.
-        if (s.file.size() > s.written) {
-            s.file.truncate(s.written);
+        if (s.base + s.file.size() > s.written) {
+            s.file.truncate(s.written - s.base);
             s.file.force();
             forces.incrementAndGet();
         }
@@ -401,8 +403,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         if (len < MAX_FINGERPRINT && held > len) {
             return false; // the agent's file is now shorter than what we hold of it: truncated
         }
+        if (e.getStart() < s.base) {
+            return numbered; // its first bytes are in an earlier output file (renamed away): cannot verify
+        }
         fpBuf.clear().limit(len);
-        long pos = e.getStart();
+        long pos = e.getStart() - s.base;
         while (fpBuf.hasRemaining()) {
             int n = s.file.read(fpBuf, pos);
             if (n < 0) {
@@ -502,7 +507,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         Path metaDir = agentDir.resolve(OutputPaths.META_DIR);
         ensureDir(metaDir, agentDir);
         Path indexPath = metaDir.resolve(indexName(key.path));
-        List<GenerationEntry> entries = readIndex(indexPath, key.path);
+        GenerationIndex idx = readIndex(indexPath, key.path);
+        List<GenerationEntry> entries = idx.getGenerationsList();
 
         FsFile file = fs.openWrite(target);
         try {
@@ -512,10 +518,26 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             // After a restart what the file holds once forced is the truth (wire-spec.md 6.1).
             file.force();
             forces.incrementAndGet();
-            long len = file.size();
-            PathState s = new PathState(key, metaDir, indexPath, file, len);
+            long size = file.size();
+            FileKey fileKey = file.key();
+            long base = 0;
+            boolean record = false;
+            if (idx.hasOutput()) {
+                FileKey recorded = new FileKey(idx.getOutput().getDevice(), idx.getOutput().getInode());
+                base = idx.getOutputBase();
+                if (!recorded.equals(fileKey)) {
+                    base = movedWhileDown(key, target, recorded, base, size, entries);
+                    record = true;
+                }
+            } else {
+                record = !entries.isEmpty(); // an index from before output identities: record it now
+            }
+            PathState s = new PathState(key, metaDir, indexPath, target, file, fileKey, base, base + size);
             s.entries = new ArrayList<>(entries);
-            clampStarts(s, len);
+            if (record) {
+                writeIndex(s, s.entries);
+            }
+            clampStarts(s, base + size);
             return s;
         } catch (IOException | RuntimeException e) {
             file.close();
@@ -570,10 +592,10 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         }
     }
 
-    private List<GenerationEntry> readIndex(Path indexPath, String path) throws IOException {
+    private GenerationIndex readIndex(Path indexPath, String path) throws IOException {
         FsFile f = fs.openRead(indexPath);
         if (f == null) {
-            return List.of();
+            return GenerationIndex.getDefaultInstance();
         }
         try {
             long size = f.size();
@@ -593,7 +615,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
             if (!idx.getPath().equals(path)) {
                 throw new IOException("generation index " + indexPath + " belongs to " + quote(idx.getPath()));
             }
-            return idx.getGenerationsList();
+            return idx;
         } finally {
             f.close();
         }
@@ -601,8 +623,14 @@ public final class OutputStore implements StreamStore, AutoCloseable {
 
     /** Temp file, force, rename, force directory: the index is either the old one or the new one. */
     private void writeIndex(PathState s, List<GenerationEntry> entries) throws IOException {
-        byte[] bytes = GenerationIndex.newBuilder().setPath(s.key.path).addAllGenerations(entries).build()
-            .toByteArray();
+        writeIndex(s, entries, s.fileKey, s.base);
+    }
+
+    private void writeIndex(PathState s, List<GenerationEntry> entries, FileKey output, long base)
+        throws IOException {
+        byte[] bytes = GenerationIndex.newBuilder().setPath(s.key.path).addAllGenerations(entries)
+            .setOutput(FileIdentity.newBuilder().setDevice(output.device()).setInode(output.inode()))
+            .setOutputBase(base).build().toByteArray();
         Path tmp = s.indexPath.resolveSibling(s.indexPath.getFileName() + ".tmp");
         FsFile f = fs.openWrite(tmp);
         try {
@@ -615,6 +643,140 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         fs.rename(tmp, s.indexPath);
         fs.forceDirectory(s.metaDir);
         forces.incrementAndGet();
+    }
+
+    // ---------------------------------------------------------------- the operator moves a copy away
+
+    /** How often output files written meanwhile are checked to still be at their paths (issue 11 item 8). */
+    static final long MOVED_CHECK_INTERVAL_NS = 2_000_000_000L;
+    private long nextMovedCheckNs;
+    private boolean movedCheckStarted;
+
+    /**
+     * Engine thread: every {@link #MOVED_CHECK_INTERVAL_NS}, checks that each output file written since the
+     * last check is still the file at its path; one moved away (a server-side logrotate) is continued in a
+     * new file at the path. A stat per written file every two seconds, never per datagram.
+     */
+    @Override
+    public void maintain(long nowNs) {
+        if (movedCheckStarted && nowNs - nextMovedCheckNs < 0) {
+            return;
+        }
+        movedCheckStarted = true;
+        nextMovedCheckNs = nowNs + MOVED_CHECK_INTERVAL_NS;
+        if (closed) {
+            return;
+        }
+        for (PathState s : states.values()) {
+            if (s.unchecked && s.file != null) {
+                s.unchecked = false;
+                try {
+                    checkMoved(s);
+                } catch (IOException e) {
+                    diskErrors.incrementAndGet();
+                    log.accept("store: " + s.key + ": cannot check the output file at " + s.target + ": " + e);
+                }
+            }
+        }
+    }
+
+    /**
+     * If the file at the path is no longer the one we write (renamed, deleted or replaced), makes what we
+     * wrote durable, records a new empty file at the path as the copy's continuation from the current end,
+     * and writes there from now on: the old file keeps bytes up to that end, the new one the rest.
+     */
+    private void checkMoved(PathState s) throws IOException {
+        FileKey atPath = fs.key(s.target);
+        if (s.fileKey.equals(atPath)) {
+            return;
+        }
+        if (atPath != null && fs.size(s.target) > 0) {
+            // Someone else's file: appending would mix it with ours. Keep writing the moved copy.
+            if (!s.foreignLogged) {
+                s.foreignLogged = true;
+                log.accept("store: " + s.key + ": " + s.target + " now names another file that is not empty;"
+                    + " still writing to the moved copy (move that file away to continue at the path)");
+            }
+            return;
+        }
+        if (!flushStage(s)) {
+            return; // cannot write: the next check tries again
+        }
+        s.lock.lock();
+        try {
+            forceLocked(s); // everything the old file got is durable before the index says where it ends
+        } finally {
+            s.lock.unlock();
+        }
+        Path movedTo = findByKey(s.target, s.fileKey);
+        FsFile nf = fs.openWrite(s.target);
+        try {
+            fs.forceDirectory(s.target.getParent());
+            FileKey nk = nf.key();
+            long base = s.written;
+            writeIndex(s, s.entries, nk, base);
+            FsFile old;
+            s.lock.lock();
+            try {
+                old = s.file;
+                s.file = nf;
+            } finally {
+                s.lock.unlock();
+            }
+            nf = null;
+            s.fileKey = nk;
+            s.base = base;
+            s.foreignLogged = false;
+            try {
+                old.close();
+            } catch (IOException e) {
+                log.accept("store: " + s.key + ": closing the moved copy failed: " + e);
+            }
+            log.accept("store: " + s.key + ": the output file was moved away (" + (movedTo == null ? "not found in "
+                + s.target.getParent() : "now " + movedTo) + ", holding the copy up to byte " + base
+                + "); continuing in a new file at " + s.target);
+        } finally {
+            if (nf != null) {
+                nf.close();
+            }
+        }
+    }
+
+    /**
+     * At load: the index names an output file that is no longer at the path. Finds it beside the path
+     * (where logrotate puts it) to learn how far the copy got; returns the new file's base offset.
+     */
+    private long movedWhileDown(Key key, Path target, FileKey recorded, long base, long size,
+                                List<GenerationEntry> entries) throws IOException {
+        if (size > 0) {
+            throw new IOException(target + " is not the server's copy (another, non-empty file);"
+                + " move it away and the server continues the copy in a new file");
+        }
+        Path movedTo = findByKey(target, recorded);
+        long end;
+        if (movedTo != null) {
+            end = base + Math.max(0, fs.size(movedTo));
+        } else {
+            // Gone: how much of the newest generation it held is unknown. Its open generation starts again
+            // in the new file (agents resend it); a closed one ends where it was closed.
+            GenerationEntry n = entries.isEmpty() ? null : entries.get(entries.size() - 1);
+            end = n == null ? base : n.getClosed() ? n.getStart() + n.getFinalLength() : n.getStart();
+        }
+        log.accept("store: " + key + ": the output file was moved away while the server was down ("
+            + (movedTo == null ? "not found in " + target.getParent() + "; the newest open generation is written"
+            + " again from its start" : "now " + movedTo + ", holding the copy up to byte " + end)
+            + "); continuing in a new file at " + target);
+        return end;
+    }
+
+    /** A file beside {@code target} with this key, or null. */
+    private Path findByKey(Path target, FileKey k) throws IOException {
+        for (Path p : fs.list(target.getParent())) {
+            if (!p.equals(target) && k.equals(fs.key(p))) {
+                return p;
+            }
+        }
+        return null;
     }
 
     // ---------------------------------------------------------------- closing idle files
@@ -901,11 +1063,27 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         // Writer thread only.
         boolean forceFailing;
 
-        PathState(Key key, Path metaDir, Path indexPath, FsFile file, long length) {
+        /** The output file's path, and the identity of the file we write (changes when it is moved away). */
+        final Path target;
+        FileKey fileKey;
+        /**
+         * Offset in the path's copy of the output file's byte 0: 0 until the operator moves a copy away,
+         * then where the new file took over. Offsets here ({@code written}, starts) are copy offsets.
+         */
+        long base;
+        /** Written since the last check that the file is still at its path ({@link #maintain}). */
+        boolean unchecked;
+        boolean foreignLogged;
+
+        PathState(Key key, Path metaDir, Path indexPath, Path target, FsFile file, FileKey fileKey, long base,
+                  long length) {
             this.key = key;
             this.metaDir = metaDir;
             this.indexPath = indexPath;
+            this.target = target;
             this.file = file;
+            this.fileKey = fileKey;
+            this.base = base;
             this.written = length;
             this.durableEnd = new AtomicLong(length);
         }
@@ -1114,7 +1292,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         int n = bb.remaining();
         long at = s.written;
         try {
-            s.file.write(bb, at);
+            s.file.write(bb, at - s.base);
         } catch (IOException e) {
             diskErrors.incrementAndGet();
             if (!s.writeFailing) {
@@ -1122,13 +1300,14 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 log.accept("store: " + s.key + ": cannot write output (will retry): " + e);
             }
             try {
-                s.file.truncate(at); // drop any partial write so the file ends where we think
+                s.file.truncate(at - s.base); // drop any partial write so the file ends where we think
             } catch (IOException ignored) {
                 // Harmless if it stays: bytes past `written` are overwritten or cut before use.
             }
             return false;
         }
         s.written = at + n;
+        s.unchecked = true;
         bytesWritten += n;
         if (s.writeFailing) {
             s.writeFailing = false;

@@ -222,4 +222,22 @@ class ServerEndpointGenerationTest {
         assertEquals(CloseCode.PROTOCOL_VIOLATION, agent.closeCode);
         assertTrue(agent.closeReason.contains("reported loss"), agent.closeReason);
     }
+
+    @Test
+    void theEngineNoticesARenamedCopyWhileTheStreamStaysOpen() throws IOException {
+        start();
+        int g1 = open("/f", 1, 0);
+        send(g1, 0, "abc");
+        assertTrue(run(conn::allAcked));
+        java.nio.file.Files.move(tmp.resolve("out/a/f"), tmp.resolve("out/a/f.1"));
+        long until = now + OutputStore.MOVED_CHECK_INTERVAL_NS + 10 * MS;
+        assertTrue(run(() -> now > until)); // the engine's polls give the store its periodic check
+        send(g1, 3, "def");
+        conn.closeStream(g1, 6);
+        assertTrue(run(() -> agent.closed.containsKey(g1)));
+        assertEquals(6, agent.closed.get(g1));
+        assertArrayEquals(bytes("abc"), read(tmp.resolve("out/a/f.1")));
+        assertArrayEquals(bytes("def"), read(tmp.resolve("out/a/f")));
+        assertEquals(1, storeLog.count("moved away"));
+    }
 }
