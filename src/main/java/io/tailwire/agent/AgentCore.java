@@ -7,6 +7,7 @@ import io.tailwire.io.Fs;
 import io.tailwire.proto.AgentState;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
+import io.tailwire.proto.UnsentLoss;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -196,6 +197,10 @@ public final class AgentCore implements AgentEvents {
         return d;
     }
 
+    private boolean connected() {
+        return connection != null && connection.state() == AgentConnection.State.CONNECTED;
+    }
+
     /** The connection has data to send that only an ACK can let go (see AgentConnection.sendBlocked). */
     public boolean waitingForPeer() {
         return connection != null && connection.sendBlocked();
@@ -259,8 +264,13 @@ public final class AgentCore implements AgentEvents {
                     + e.generation() + ": " + e.reason());
                 Generation g = findGeneration(e.path(), e.generation());
                 Slot s = g == null ? null : slotsByGen.get(g);
-                if (connection != null && s != null && s.state != SlotState.OPENING) {
+                if (connected() && s != null && (s.state == SlotState.OPEN || s.state == SlotState.CLOSING)) {
                     connection.reportLoss(s.streamId, e.from(), e.to(), e.reason());
+                } else if (g != null) {
+                    // No open stream to report it on (disconnected, or the generation not open): it goes out
+                    // when its stream opens, even after a restart (issue 11 item 10). A generation already
+                    // closed (g == null) needs no report: the server ignores reports for closed streams.
+                    tailer.holdLoss(g, e.from(), e.to(), e.reason());
                 }
             }
             case ERROR -> listener.warn(e.path() + ": " + e.reason());
@@ -448,6 +458,11 @@ public final class AgentCore implements AgentEvents {
                 // Open before the seek: a seek into bytes that are gone reports them lost, and the LOSS_REPORT
                 // goes out on this stream.
                 s.state = SlotState.OPEN;
+                for (UnsentLoss l : tailer.takeUnsentLosses(g)) {
+                    connection.reportLoss(s.streamId, l.getFromOffset(), l.getToOffset(), l.getReason());
+                    listener.info(g.path() + " #" + g.number() + ": reported the loss of bytes " + l.getFromOffset()
+                        + ".." + l.getToOffset() + " found while it could not be sent (" + l.getReason() + ")");
+                }
                 long at = tailer.seek(g, resumeOffset);
                 s.sendOffset = at;
                 tailer.durable(g, resumeOffset);

@@ -3,6 +3,9 @@ package io.tailwire.agent;
 import io.tailwire.io.FileKey;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.FileIdentity;
+import io.tailwire.proto.UnsentLoss;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One generation of one source path: one stream on the wire (wire-spec.md 6). Owned and mutated by
@@ -42,6 +45,8 @@ public final class Generation {
     boolean numberConfirmed;
     /** A read saw the first bytes change: the next scan treats it as a truncation. */
     boolean suspect;
+    /** Losses found while no LOSS_REPORT could be sent: kept (and saved) until the stream is open again. */
+    final List<UnsentLoss> unsentLosses = new ArrayList<>();
 
     Generation(PathTrack track, long number, FileIdentity identity, FsFile handle, State state, long now) {
         this.track = track;

@@ -8,6 +8,7 @@ import io.tailwire.io.FsFile;
 import io.tailwire.proto.AgentState;
 import io.tailwire.proto.FileIdentity;
 import io.tailwire.proto.TrackedFile;
+import io.tailwire.proto.UnsentLoss;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -559,6 +560,25 @@ public final class Tailer implements Closeable {
         return offset;
     }
 
+    /**
+     * Keeps a loss of this generation that could not be reported now (no open stream); it is saved in the
+     * state file until {@link #takeUnsentLosses} hands it to an open stream.
+     */
+    public void holdLoss(Generation g, long from, long to, String reason) {
+        g.unsentLosses.add(UnsentLoss.newBuilder().setFromOffset(from).setToOffset(to)
+            .setReason(reason == null ? "" : reason).build());
+    }
+
+    /** The losses held for this generation, oldest first; they are forgotten here. */
+    public List<UnsentLoss> takeUnsentLosses(Generation g) {
+        if (g.unsentLosses.isEmpty()) {
+            return List.of();
+        }
+        List<UnsentLoss> out = List.copyOf(g.unsentLosses);
+        g.unsentLosses.clear();
+        return out;
+    }
+
     /** Records the server's durable offset (kept in the state file). */
     public void durable(Generation g, long offset) {
         g.durableOffset = Math.max(g.durableOffset, offset);
@@ -678,6 +698,7 @@ public final class Tailer implements Closeable {
             .setReadOffset(g.readOffset)
             .setSizeSeen(Math.max(g.size, g.readOffset))
             .setFinished(finished)
+            .addAllUnsentLosses(finished ? List.of() : g.unsentLosses)
             .build();
     }
 
@@ -825,6 +846,7 @@ public final class Tailer implements Closeable {
             g.rotatedAtNanos = now;
             g.numberConfirmed = f.getGeneration() != 0;
             g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
+            g.unsentLosses.addAll(f.getUnsentLossesList());
             t.gens.addLast(g);
             headsVersion++;
             events.accept(TailEvent.of(Kind.RESTORED, g, atPath ? "found at its path" : "found as " + c));
@@ -847,6 +869,7 @@ public final class Tailer implements Closeable {
         g.finalLength = g.size;
         g.numberConfirmed = f.getGeneration() != 0;
         g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
+        g.unsentLosses.addAll(f.getUnsentLossesList());
         t.gens.addLast(g);
         headsVersion++;
         events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
