@@ -501,6 +501,9 @@ public final class AgentCore implements AgentEvents {
                     // We crashed after STREAM_CLOSED and before saving it: the close stands where the server has it.
                     listener.info(g.path() + " #" + g.number() + ": server already closed this generation at "
                         + resumeOffset + " bytes; this one is done");
+                    if (!g.numberConfirmed() || g.number() != generation) {
+                        tailer.adoptGeneration(g, generation); // the next one is numbered after it
+                    }
                     tailer.seek(g, resumeOffset); // bytes it finds gone are logged, not reported: no stream
                     closeGeneration(s);
                 }

@@ -400,8 +400,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         if (held < len) {
             return numbered; // cannot verify: a new generation may repeat bytes but never mixes files
         }
-        if (len < MAX_FINGERPRINT && held > len) {
-            return false; // the agent's file is now shorter than what we hold of it: truncated
+        if (!numbered && len < MAX_FINGERPRINT && held > len) {
+            // Generation 0: the agent's file may be shorter than what we hold (truncated). A numbered
+            // generation's fingerprint may be shorter than what was shipped (a rotated file keeps the one
+            // taken before it moved), so there its first bytes decide.
+            return false;
         }
         if (e.getStart() < s.base) {
             return numbered; // its first bytes are in an earlier output file (renamed away): cannot verify

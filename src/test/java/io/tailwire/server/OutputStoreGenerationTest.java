@@ -110,6 +110,23 @@ class OutputStoreGenerationTest {
         assertEquals(300, r.resumeOffset());
     }
 
+    @Test
+    void aRotatedFilesShortFingerprintResumesWhenItsFirstBytesMatchWhatIsHeld() throws IOException {
+        // Opened at 100 bytes; rotated at 300, so its fingerprint stays at 300 bytes while all 2000 were
+        // shipped: found by the system simulator (seed 1299902), where refusing it renumbered and lost a
+        // generation.
+        byte[] a = content('a', 2000);
+        OutputStore st = store();
+        append(ok(st.open("x", open("/f", 1, identity(1, 10, prefix(a, 100)), 0))), 0, a);
+        st = restart(st);
+        OpenResult same = st.open("x", open("/f", 1, identity(1, 10, prefix(a, 300)), 0));
+        assertEquals(StreamStatus.OK, same.status(), same.message());
+        assertEquals(2000, same.resumeOffset());
+        same.stream().release();
+        byte[] other = content('q', 300);
+        assertEquals(StreamStatus.IDENTITY_MISMATCH, st.open("x", open("/f", 1, identity(1, 10, other), 0)).status());
+    }
+
     // ------------------------------------------------------------ item 4: g+1 while g is open
 
     @Test
