@@ -1104,6 +1104,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         volatile long end = -1;
         boolean released;
         boolean complained;
+        boolean closeFailing;
 
         Stream(PathState s, long generation, long start) {
             this.s = s;
@@ -1200,9 +1201,15 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 writeIndex(s, next);
             } catch (IOException ex) {
                 diskErrors.incrementAndGet();
-                log.accept("store: " + s.key + ": cannot record the close of generation " + generation
-                    + " (the agent's STREAM_CLOSE repeat retries): " + ex);
+                if (!closeFailing) { // once, not on every repeat of STREAM_CLOSE
+                    closeFailing = true;
+                    log.accept("store: " + s.key + ": cannot record the close of generation " + generation
+                        + " (retried on each STREAM_CLOSE repeat): " + ex);
+                }
                 return false;
+            }
+            if (closeFailing) {
+                log.accept("store: " + s.key + ": close of generation " + generation + " recorded after all");
             }
             s.entries = next;
             end = start + finalLength;

@@ -208,4 +208,22 @@ class OutputStoreFaultTest {
         append(ok(clean.open("a", open("/g", 1))), 0, bytes("xyz"));
         assertEquals(0, clean.shutdown());
     }
+
+    @Test
+    void aCloseThatCannotBeRecordedIsRefusedAndLoggedOnceUntilItWorks() throws IOException {
+        OutputStore st = store();
+        StoredStream s = ok(st.open("a", open("/f", 1)));
+        append(s, 0, bytes("abc"));
+        st.syncDirty();
+        fs.failForces = true; // the index cannot be made durable
+        assertFalse(s.close(3));
+        assertFalse(s.close(3));
+        assertEquals(-1, s.finalLength(), "not closed: STREAM_CLOSED must not be sent");
+        assertEquals(1, log.count("cannot record the close of generation 1"));
+        fs.failForces = false;
+        assertTrue(s.close(3));
+        assertEquals(3, s.finalLength());
+        assertEquals(1, log.count("close of generation 1 recorded after all"));
+        st.close();
+    }
 }
