@@ -443,10 +443,7 @@ public final class AgentCore implements AgentEvents {
         switch (status) {
             case OK -> {
                 matchByIdentity.remove(g);
-                LoggedCondition refusal = streamRefusals.remove(g.path());
-                if (refusal != null) {
-                    refusal.clear(lastNow);
-                }
+                clearRefusal(g);
                 if (!g.numberConfirmed() || g.number() != generation) {
                     tailer.adoptGeneration(g, generation);
                     // The server's number must be in the state file before any byte of the stream is sent:
@@ -493,12 +490,13 @@ public final class AgentCore implements AgentEvents {
                     // The server closed this generation but the file is still at its path (a close we did not
                     // save before a crash, then the same file came back): ship nothing past the close, and ask
                     // again later, when the file has been rotated away.
-                    listener.warn(g.path() + " #" + g.number() + ": server already closed this generation at "
-                        + resumeOffset + " bytes; asking again in " + REOPEN_DELAY_NS / 1_000_000 + " ms");
+                    refusalOf(g).on("#" + g.number() + ": server already closed this generation at " + resumeOffset
+                        + " bytes; asking again every " + REOPEN_DELAY_NS / 1_000_000 + " ms", lastNow);
                     s.state = SlotState.REFUSED;
                     s.retryAt = lastNow + REOPEN_DELAY_NS;
                 } else {
                     // We crashed after STREAM_CLOSED and before saving it: the close stands where the server has it.
+                    clearRefusal(g);
                     listener.info(g.path() + " #" + g.number() + ": server already closed this generation at "
                         + resumeOffset + " bytes; this one is done");
                     if (!g.numberConfirmed() || g.number() != generation) {
@@ -514,13 +512,24 @@ public final class AgentCore implements AgentEvents {
                 forget(s);
             }
             default -> {
-                streamRefusals.computeIfAbsent(g.path(), p -> new LoggedCondition(p, listener::warn, listener::info))
-                    .on("server cannot take the stream now (" + status + "); retrying every "
+                refusalOf(g).on("server cannot take the stream now (" + status + "); retrying every "
                         + REOPEN_DELAY_NS / 1_000_000 + " ms", lastNow);
                 listener.debug(g.path() + ": " + status + ": " + message);
                 s.state = SlotState.REFUSED;
                 s.retryAt = lastNow + REOPEN_DELAY_NS;
             }
+        }
+    }
+
+    /** A refusal that lasts across retries is logged when it starts and when it ends, not per retry. */
+    private LoggedCondition refusalOf(Generation g) {
+        return streamRefusals.computeIfAbsent(g.path(), p -> new LoggedCondition(p, listener::warn, listener::info));
+    }
+
+    private void clearRefusal(Generation g) {
+        LoggedCondition refusal = streamRefusals.remove(g.path());
+        if (refusal != null) {
+            refusal.clear(lastNow);
         }
     }
 

@@ -112,4 +112,30 @@ class AgentGenerationClosedTest {
         assertArrayEquals(content, Files.readAllBytes(tmp.resolve("out/web1/logs/app.log")));
         store.close();
     }
+
+    @Test
+    void aClosedGenerationWhoseFileIsBackAtItsPathIsLoggedOnceNotOnEveryRetry() throws Exception {
+        store = new OutputStore(RealFs.INSTANCE, tmp.resolve("out"), OutputStore.Config.DEFAULT, s -> { });
+        server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), 5, store, ServerEvents.NONE);
+        fs.mkdirs("/logs");
+        fs.mkdirs("/state");
+        fs.create("/logs/app.log", "hello world\n".repeat(50).getBytes(), 0);
+        AgentCore first = agent();
+        assertTrue(run(first, first::idle, 10_000 * MS));
+        byte[] stateBeforeClose = fs.contents("/state/" + AgentStateStore.FILE_NAME);
+
+        fs.rename(Path.of("/logs/app.log"), Path.of("/logs/app.log.1")); // rotated: read to its end and closed
+        assertTrue(run(first, () -> first.tailer().generations().isEmpty(), 60_000 * MS));
+
+        // A crash with the state from before the close, then the operator moves the file back: the server
+        // answers GENERATION_CLOSED for as long as the file stays, and the agent asks every second.
+        fs.create("/state/" + AgentStateStore.FILE_NAME, stateBeforeClose, 0);
+        fs.rename(Path.of("/logs/app.log.1"), Path.of("/logs/app.log"));
+        warns.clear();
+        AgentCore second = agent();
+        run(second, () -> false, 10_000 * MS);
+        assertEquals(1, warns.stream().filter(w -> w.contains("server already closed this generation")).count(),
+            "one line for the whole episode, not one per retry: " + warns);
+        store.close();
+    }
 }
