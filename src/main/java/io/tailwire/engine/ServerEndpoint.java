@@ -46,7 +46,7 @@ public final class ServerEndpoint {
     /** A snapshot of counters. */
     public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,
                         long acksSent, long retriesSent, long welcomesSent, long resetsSent, long busyRejections,
-                        long protocolViolations, long appendStalls, int connections) {
+                        long agentIdRefusals, long protocolViolations, long appendStalls, int connections) {
     }
 
     private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
@@ -328,7 +328,7 @@ public final class ServerEndpoint {
 
     public Stats stats() {
         return new Stats(datagramsReceived, dropped, dataPackets, duplicates, acksSent, retriesSent, welcomesSent,
-            resetsSent, busyRejections, protocolViolations, appendStalls, conns.size());
+            resetsSent, busyRejections, agentIdRefusals, protocolViolations, appendStalls, conns.size());
     }
 
     /** Durable offsets moved: report them in ACKs soon and answer pending STREAM_CLOSE. */

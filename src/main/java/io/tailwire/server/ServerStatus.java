@@ -30,7 +30,7 @@ public final class ServerStatus implements StatusSource {
     /** Engine counters at one moment. */
     public record Counters(ServerEndpoint.Stats stats, long bytesReceived, long lossReportedBytes,
                            int activeConnections, int stalledConnections) {
-        static final Counters ZERO = new Counters(new ServerEndpoint.Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        static final Counters ZERO = new Counters(new ServerEndpoint.Stats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
             0, 0, 0, 0);
     }
 
@@ -225,6 +225,8 @@ public final class ServerStatus implements StatusSource {
         m.counter("tailwire_acks_sent_total", "ACKs sent.", () -> counters.stats().acksSent());
         m.counter("tailwire_busy_rejections_total", "Connections refused with BUSY (--max-connections).",
             () -> counters.stats().busyRejections());
+        m.counter("tailwire_agent_id_refusals_total", "HELLOs refused with AGENT_ID_IN_USE: another agent holds the "
+            + "id (two agents share one --id).", () -> counters.stats().agentIdRefusals());
         m.counter("tailwire_append_stalls_total", "Writes the store refused (disk full, I/O error) and the "
             + "engine retried.", () -> counters.stats().appendStalls());
         m.counter("tailwire_protocol_violations_total", "Connections closed for protocol violations.",

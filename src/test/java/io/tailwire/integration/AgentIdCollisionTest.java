@@ -74,6 +74,22 @@ class AgentIdCollisionTest {
         assertFalse(Files.exists(rig.output(ID, second.path)), "the second agent wrote nothing");
         // The server said so once for this episode, however often the second agent retried.
         assertEquals(1, rig.logLines("refused another agent").size(), rig.logTail(20));
+        // ... and counts every refusal where an operator looks.
+        int admin = server.startAdmin(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0));
+        java.util.regex.Pattern refusals = java.util.regex.Pattern.compile("(?m)^tailwire_agent_id_refusals_total (\\d+)");
+        String metrics = "";
+        long refused = 0;
+        for (int i = 0; i < 100 && refused == 0; i++) { // the snapshot behind /metrics is published every few ms
+            metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + admin + "/metrics")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            java.util.regex.Matcher m = refusals.matcher(metrics);
+            refused = m.find() ? Long.parseLong(m.group(1)) : 0;
+            if (refused == 0) {
+                Thread.sleep(50);
+            }
+        }
+        assertTrue(refused >= 1, metrics);
 
         // A second agent on the first one's state directory cannot start at all.
         InstanceIdentity.InUseException e = assertThrows(InstanceIdentity.InUseException.class,
