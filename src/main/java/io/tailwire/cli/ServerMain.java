@@ -2,6 +2,7 @@ package io.tailwire.cli;
 
 import com.beust.jcommander.Parameter;
 import io.tailwire.io.RealFs;
+import io.tailwire.log.Log;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.OutputStore;
 import io.tailwire.server.ServerStatus;

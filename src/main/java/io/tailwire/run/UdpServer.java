@@ -1,6 +1,6 @@
 package io.tailwire.run;
 
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
