@@ -1,12 +1,14 @@
 # Tailwire. `make demo` runs the whole thing; `make test` is the test command.
 MVN ?= mvn -B -q
 JAR := target/tailwire.jar
+# The simulator, out of the shipping jar; bin/udp-sim needs both.
+SIM_JAR := target/tailwire-sim.jar
 
 .PHONY: build test e2e demo bench bench-full soak clean
 
-build: $(JAR)
+build: $(JAR) $(SIM_JAR)
 
-$(JAR): pom.xml $(shell find src sim -type f 2>/dev/null)
+$(JAR) $(SIM_JAR): pom.xml $(shell find src sim -type f 2>/dev/null)
 	$(MVN) package -DskipTests
 
 test:

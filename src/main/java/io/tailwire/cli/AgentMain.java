@@ -5,6 +5,7 @@ import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
+import io.tailwire.log.Log;
 import io.tailwire.run.UdpAgent;
 import io.tailwire.wire.Wire;
 import java.io.IOException;

@@ -2,10 +2,11 @@ package io.tailwire.cli;
 
 import com.beust.jcommander.Parameter;
 import io.tailwire.io.RealFs;
+import io.tailwire.log.Log;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.OutputStore;
-import io.tailwire.server.ServerStatus;
-import io.tailwire.server.admin.IngestThrottle;
+import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.status.ServerStatus;
 import io.tailwire.wire.Wire;
 import java.io.IOException;
 import java.io.PrintStream;

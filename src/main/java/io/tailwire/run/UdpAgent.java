@@ -4,7 +4,7 @@ import io.tailwire.agent.AgentCore;
 import io.tailwire.agent.InstanceIdentity;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.Fs;
 import java.io.IOException;

@@ -1,19 +1,19 @@
 package io.tailwire.run;
 
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.Fs;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
-import io.tailwire.server.FairShareLimiter;
+import io.tailwire.server.limit.FairShareLimiter;
 import io.tailwire.server.OutputStore;
-import io.tailwire.server.ServerStatus;
+import io.tailwire.server.status.ServerStatus;
 import io.tailwire.server.admin.AdminMetrics;
 import io.tailwire.server.admin.AdminServer;
-import io.tailwire.server.admin.IngestThrottle;
-import io.tailwire.server.admin.Metrics;
+import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.status.Metrics;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.server.OutputStore;

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.server.OutputStore;

@@ -3,7 +3,7 @@ package io.tailwire.bench;
 import io.tailwire.agent.AgentCore;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpAgent;

@@ -14,5 +14,8 @@
  * Determinism rules for code plugged in: take time only from the simulation's clock, randomness only from
  * a named child of its SimRandom, and never iterate a HashMap/HashSet whose order could change the
  * outcome.
+ *
+ * <p>This substrate is the bottom of the simulator: {@code sim.engine} and {@code sim.system} use it, and
+ * {@code sim.cli} uses those; it imports neither (ArchitectureTest).
  */
 package io.tailwire.sim;

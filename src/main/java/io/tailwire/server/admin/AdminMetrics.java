@@ -3,6 +3,10 @@ package io.tailwire.server.admin;
 import java.time.Instant;
 import java.util.Map;
 
+import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.status.Metrics;
+import io.tailwire.server.status.StatusSource;
+
 /** Registers the metrics the admin package itself can derive: throttle settings and per-agent status. */
 public final class AdminMetrics {
     private AdminMetrics() {

@@ -21,6 +21,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.status.Metrics;
+import io.tailwire.server.status.StatusSource;
+
 /**
  * The operator's HTTP endpoint ({@code --admin HOST:PORT}), on the JDK's built-in HTTP server:
  * <ul>

@@ -22,6 +22,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.status.Metrics;
+import io.tailwire.server.status.PromText;
+import io.tailwire.server.status.StatusSource;
+
 class AdminServerTest {
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 

@@ -9,8 +9,8 @@ import io.tailwire.wire.Wire;
 /**
  * Runs one engine fault-injection scenario and prints a one-line summary (and on failure the seed, fault
  * mix, replay command and trace tail). Exit 0 on pass, 1 on failure, 2 on bad flags. Invoked as
- * {@code bin/udp-sim engine FLAGS} or {@code java -cp target/tailwire.jar io.tailwire.sim.engine.EngineSimMain
- * FLAGS}; a leading word {@code engine} is accepted and ignored so both forms take the same flags.
+ * {@code bin/udp-sim engine FLAGS} or {@code java -cp target/tailwire.jar:target/tailwire-sim.jar
+ * io.tailwire.sim.engine.EngineSimMain FLAGS}; a leading word {@code engine} is accepted and ignored so both forms take the same flags.
  *
  * <p>Per-direction faults are given as {@code --up SPEC} / {@code --down SPEC} (see {@link LinkFaults#spec()});
  * the shorthand flags {@code --loss --dup --reorder ...} set both directions and are overridden by --up/--down.

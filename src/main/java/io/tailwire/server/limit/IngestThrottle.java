@@ -1,4 +1,4 @@
-package io.tailwire.server.admin;
+package io.tailwire.server.limit;
 
 import java.util.Collections;
 import java.util.Map;

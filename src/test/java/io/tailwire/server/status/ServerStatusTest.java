@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.status;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +10,7 @@ import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.admin.Metrics;
+import io.tailwire.server.OutputStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

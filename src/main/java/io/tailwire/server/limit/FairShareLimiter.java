@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.limit;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -6,7 +6,6 @@ import java.util.Iterator;
 import java.util.Map;
 
 import io.tailwire.engine.WindowLimiter;
-import io.tailwire.server.admin.IngestThrottle;
 
 /**
  * Applies the operator's {@link IngestThrottle} to the engine's windows and shares the global rate

@@ -1,4 +1,4 @@
-package io.tailwire.cli;
+package io.tailwire.log;
 
 import java.io.PrintStream;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package io.tailwire.server.admin;
+package io.tailwire.server.status;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -13,18 +13,18 @@ import java.util.regex.Pattern;
  * An independent reader of the Prometheus text format 0.0.4, strict enough to reject what
  * Prometheus would: used by tests to check what {@link Metrics} writes.
  */
-final class PromText {
-    record Sample(String name, Map<String, String> labels, double value) {
+public final class PromText {
+    public record Sample(String name, Map<String, String> labels, double value) {
     }
 
-    record Family(String name, String help, String type, List<Sample> samples) {
+    public record Family(String name, String help, String type, List<Sample> samples) {
     }
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
 
     /** Parses a whole scrape; throws IllegalArgumentException naming the line on any violation. */
-    static Map<String, Family> parse(String text) {
+    public static Map<String, Family> parse(String text) {
         if (!text.isEmpty() && !text.endsWith("\n")) {
             throw new IllegalArgumentException("scrape does not end with a line feed");
         }

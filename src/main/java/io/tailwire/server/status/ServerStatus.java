@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.status;
 
 import java.net.InetSocketAddress;
 import java.time.Instant;
@@ -12,8 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.tailwire.engine.ServerEndpoint;
-import io.tailwire.server.admin.Metrics;
-import io.tailwire.server.admin.StatusSource;
+import io.tailwire.server.OutputStore;
 
 /**
  * What the admin endpoint shows, published by the engine thread: every ~250 ms it calls

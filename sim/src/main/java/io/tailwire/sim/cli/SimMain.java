@@ -1,4 +1,4 @@
-package io.tailwire.sim;
+package io.tailwire.sim.cli;
 
 import io.tailwire.sim.system.RunResult;
 import io.tailwire.sim.system.Scenario;

@@ -1,4 +1,4 @@
-package io.tailwire.server.admin;
+package io.tailwire.server.status;
 
 import java.util.ArrayList;
 import java.util.HashSet;

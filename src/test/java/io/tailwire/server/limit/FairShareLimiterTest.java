@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.limit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Arrays;
 import java.util.List;
 
-import io.tailwire.server.admin.IngestThrottle;
 
 import org.junit.jupiter.api.Test;
 
