@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
@@ -24,8 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
-import static io.tailwire.server.StoreTestSupport.bytes;
-import static io.tailwire.server.StoreTestSupport.read;
+import static io.tailwire.server.store.StoreTestSupport.bytes;
+import static io.tailwire.server.store.StoreTestSupport.read;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
