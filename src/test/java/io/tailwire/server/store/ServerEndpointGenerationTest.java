@@ -230,7 +230,7 @@ class ServerEndpointGenerationTest {
         send(g1, 0, "abc");
         assertTrue(run(conn::allAcked));
         java.nio.file.Files.move(tmp.resolve("out/a/f"), tmp.resolve("out/a/f.1"));
-        long until = now + OutputStore.MOVED_CHECK_INTERVAL_NS + 10 * MS;
+        long until = now + MovedCopies.MOVED_CHECK_INTERVAL_NS + 10 * MS;
         assertTrue(run(() -> now > until)); // the engine's polls give the store its periodic check
         send(g1, 3, "def");
         conn.closeStream(g1, 6);
