@@ -41,6 +41,7 @@ class ArchitectureTest {
         LAYER.put("agent", 3);
         LAYER.put("server", 3);
         LAYER.put("server.limit", 3);
+        LAYER.put("server.store", 3);
         LAYER.put("server.status", 4);
         LAYER.put("server.admin", 5);
         LAYER.put("run", 6);

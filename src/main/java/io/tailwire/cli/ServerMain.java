@@ -4,7 +4,7 @@ import com.beust.jcommander.Parameter;
 import io.tailwire.io.RealFs;
 import io.tailwire.log.Log;
 import io.tailwire.run.UdpServer;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.ServerStatus;
 import io.tailwire.wire.Wire;

@@ -8,7 +8,7 @@ import io.tailwire.io.Fs;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
 import io.tailwire.server.limit.FairShareLimiter;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.server.status.ServerStatus;
 import io.tailwire.server.admin.AdminMetrics;
 import io.tailwire.server.admin.AdminServer;

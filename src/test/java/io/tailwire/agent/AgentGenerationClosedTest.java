@@ -5,7 +5,7 @@ import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.wire.Wire;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;

@@ -13,7 +13,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;

@@ -9,7 +9,7 @@ import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpAgent;
 import io.tailwire.run.UdpServer;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.tools.AccessLogLine;
 import io.tailwire.tools.LogCheck;
 import java.io.ByteArrayOutputStream;

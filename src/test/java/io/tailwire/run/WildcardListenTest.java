@@ -17,7 +17,7 @@ import io.tailwire.agent.TailerConfig;
 import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -7,7 +7,7 @@ import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.run.UdpAgent;
 import io.tailwire.run.UdpServer;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import org.HdrHistogram.Histogram;
 
 import java.io.ByteArrayOutputStream;

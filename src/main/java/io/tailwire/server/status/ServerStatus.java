@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.tailwire.engine.ServerEndpoint;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 
 /**
  * What the admin endpoint shows, published by the engine thread: every ~250 ms it calls

@@ -10,7 +10,7 @@ import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -4,7 +4,7 @@ import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
 import io.tailwire.proto.StreamOpen;
 import io.tailwire.proto.StreamStatus;
-import io.tailwire.server.OutputPaths;
+import io.tailwire.server.store.OutputPaths;
 import io.tailwire.sim.SimFs;
 
 import java.nio.file.Path;

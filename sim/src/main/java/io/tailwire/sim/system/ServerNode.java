@@ -5,7 +5,7 @@ import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
-import io.tailwire.server.OutputStore;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.sim.EndpointNode;
 import io.tailwire.sim.SimFs;
 import io.tailwire.sim.SimRandom;

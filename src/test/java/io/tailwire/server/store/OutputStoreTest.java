@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore.OpenResult;
@@ -17,7 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static io.tailwire.server.StoreTestSupport.*;
+import static io.tailwire.server.store.StoreTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 class OutputStoreTest {

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.wire.Fingerprint;
 import io.tailwire.engine.StoredStream;
@@ -49,7 +49,7 @@ final class StoreTestSupport {
         byte[] backing = new byte[to - from + 7];
         System.arraycopy(data, from, backing, 3, to - from); // non-zero index, to catch index mistakes
         // The store gathers appends until the engine's flush (once per turn); a test's append is one turn.
-        return s.append(offset, buffer(backing), 3, to - from) && ((OutputStore.Stream) s).store().flush();
+        return s.append(offset, buffer(backing), 3, to - from) && ((GenerationStream) s).flush();
     }
 
     static boolean append(StoredStream s, long offset, byte[] data) {

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.wire.Fingerprint;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
@@ -24,8 +24,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
-import static io.tailwire.server.StoreTestSupport.bytes;
-import static io.tailwire.server.StoreTestSupport.read;
+import static io.tailwire.server.store.StoreTestSupport.bytes;
+import static io.tailwire.server.store.StoreTestSupport.read;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -230,7 +230,7 @@ class ServerEndpointGenerationTest {
         send(g1, 0, "abc");
         assertTrue(run(conn::allAcked));
         java.nio.file.Files.move(tmp.resolve("out/a/f"), tmp.resolve("out/a/f.1"));
-        long until = now + OutputStore.MOVED_CHECK_INTERVAL_NS + 10 * MS;
+        long until = now + MovedCopies.MOVED_CHECK_INTERVAL_NS + 10 * MS;
         assertTrue(run(() -> now > until)); // the engine's polls give the store its periodic check
         send(g1, 3, "def");
         conn.closeStream(g1, 6);

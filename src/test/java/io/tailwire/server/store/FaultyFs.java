@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.io.Fs;
 import io.tailwire.io.ForwardingFs;

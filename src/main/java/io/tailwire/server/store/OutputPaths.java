@@ -1,11 +1,12 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
  * Pure checks of agent ids and source paths (wire-spec.md 3 and 6.2), before any file is touched.
- * Symbolic-link containment needs the file system and lives in {@link OutputStore}.
+ * Symbolic-link containment needs the file system and lives in {@link PathContainment}. Stateless: any
+ * thread.
  */
 public final class OutputPaths {
     public static final int MAX_PATH_BYTES = 4096;
@@ -96,5 +97,26 @@ public final class OutputPaths {
             }
             from = slash + 1;
         }
+    }
+
+    /** A name for a log line: quoted, control characters escaped, at most 200 characters. */
+    static String quote(String s) {
+        if (s == null) {
+            return "null";
+        }
+        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        int max = Math.min(s.length(), 200);
+        for (int i = 0; i < max; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7F || c == '"' || c == '\\') {
+                sb.append(String.format("\\x%02x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        if (s.length() > max) {
+            sb.append("...");
+        }
+        return sb.append('"').toString();
     }
 }

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore.OpenResult;
@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import static io.tailwire.server.StoreTestSupport.*;
+import static io.tailwire.server.store.StoreTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Generation rules of wire-spec.md 6.1 and 6.3 that protect the copy: issue 11 items 3, 4 and 5. */

@@ -1,8 +1,8 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
-import static io.tailwire.server.StoreTestSupport.append;
-import static io.tailwire.server.StoreTestSupport.identity;
-import static io.tailwire.server.StoreTestSupport.open;
+import static io.tailwire.server.store.StoreTestSupport.append;
+import static io.tailwire.server.store.StoreTestSupport.identity;
+import static io.tailwire.server.store.StoreTestSupport.open;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore.OpenResult;
@@ -14,7 +14,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
-import static io.tailwire.server.StoreTestSupport.*;
+import static io.tailwire.server.store.StoreTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Disk full, I/O errors, and the engine/writer thread split. */

@@ -1,4 +1,4 @@
-package io.tailwire.server;
+package io.tailwire.server.store;
 
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore.OpenResult;
@@ -14,7 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 
-import static io.tailwire.server.StoreTestSupport.*;
+import static io.tailwire.server.store.StoreTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Crashes: a dropped store object (process kill) on RealFs, and power loss on FaultyFs. */

@@ -1,0 +1,72 @@
+package io.tailwire.server.store;
+
+import io.tailwire.io.FileKey;
+import io.tailwire.io.FsFile;
+import io.tailwire.proto.GenerationEntry;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * One loaded path: its open output file, generation entries and write/force progress. The field comments
+ * say which thread owns what: most belongs to the engine thread; {@link #written}, {@link #durableEnd} and
+ * {@link #dirty} are the hand-off to the writer thread ({@link GroupCommit}); {@link #lock} orders forcing
+ * against closing or replacing {@link #file}.
+ */
+final class PathState {
+    final Key key;
+    final Path metaDir;
+    final Path indexPath;
+    final ReentrantLock lock = new ReentrantLock();
+    final AtomicBoolean dirty = new AtomicBoolean();
+    /** Durable end of the output file (absolute offset); advanced only after a force. */
+    final AtomicLong durableEnd;
+    /** End of the output as written (absolute); single writer: the engine thread. */
+    volatile long written;
+    /** Set and cleared under the lock on the engine thread; the writer reads it under the lock. */
+    FsFile file;
+    // Engine thread only.
+    ArrayList<GenerationEntry> entries = new ArrayList<>();
+    final ArrayList<GenerationStream> handles = new ArrayList<>(2);
+    boolean writeFailing;
+    /** Appended bytes not yet written, [written, written + stagedBytes); see {@link StagedWriter#flush()}. */
+    ByteBuffer stage;
+    int stagedBytes;
+    /** In the list {@link StagedWriter#flush()} works through. */
+    boolean listed;
+    // Writer thread only.
+    boolean forceFailing;
+
+    /** The output file's path, and the identity of the file we write (changes when it is moved away). */
+    final Path target;
+    FileKey fileKey;
+    /**
+     * Offset in the path's copy of the output file's byte 0: 0 until the operator moves a copy away,
+     * then where the new file took over. Offsets here ({@code written}, starts) are copy offsets.
+     */
+    long base;
+    /** Written since the last check that the file is still at its path ({@link MovedCopies#maintain}). */
+    boolean unchecked;
+    boolean foreignLogged;
+
+    PathState(Key key, Path metaDir, Path indexPath, Path target, FsFile file, FileKey fileKey, long base,
+              long length) {
+        this.key = key;
+        this.metaDir = metaDir;
+        this.indexPath = indexPath;
+        this.target = target;
+        this.file = file;
+        this.fileKey = fileKey;
+        this.base = base;
+        this.written = length;
+        this.durableEnd = new AtomicLong(length);
+    }
+
+    GenerationEntry newest() {
+        return entries.isEmpty() ? null : entries.get(entries.size() - 1);
+    }
+}
