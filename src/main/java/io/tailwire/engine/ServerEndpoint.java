@@ -42,6 +42,11 @@ import org.agrona.concurrent.UnsafeBuffer;
 public final class ServerEndpoint {
     /** Delivered slot buffers kept for reuse per connection; more are left to the collector. */
     static final int SPARE_SLOTS = 8;
+    /**
+     * Heap a buffered packet costs beyond its datagram bytes: the UnsafeBuffer object and the array header
+     * (about 80 bytes on a 64-bit JVM, rounded up). Charged so that many tiny packets cannot hide their cost.
+     */
+    static final int SLOT_OVERHEAD_BYTES = 96;
 
     /** A snapshot of counters. */
     public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,
@@ -57,6 +62,12 @@ public final class ServerEndpoint {
     /** A connection counts as active for the memory share while it sent DATA within this time. */
     static final long ACTIVE_NS = 1_000_000_000L;
     private static final long ACTIVE_SCAN_NS = 100_000_000L;
+    /**
+     * Payload a connection may send into its full receive buffer between two of our ACKs, in connection
+     * buffers, before it is closed with EXCEEDED_ALLOWANCE: an honest sender's bytes in flight stay within a
+     * window (at most one buffer), and twice that covers late originals of packets it declared lost.
+     */
+    static final int OVERFLOW_ALLOWANCE_BUFFERS = 2;
 
     private record Outgoing(InetSocketAddress to, byte[] bytes) {
     }
@@ -104,6 +115,10 @@ public final class ServerEndpoint {
         final ArrayDeque<UnsafeBuffer> spareSlots = new ArrayDeque<>();
         long deliveredPn;
         long bufferedBytes;
+        /** Heap the reorder ring really holds: each buffered slot's capacity plus SLOT_OVERHEAD_BYTES. */
+        long heldBytes;
+        /** Payload sent into a full buffer since our last ACK (EXCEEDED_ALLOWANCE, wire-spec.md 7.1). */
+        long overflowSinceAck;
         long undurableBytes;
 
         final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
@@ -223,6 +238,9 @@ public final class ServerEndpoint {
     private long protocolViolations;
     private long appendStalls;
     private long agentIdRefusals;
+    private long exceededAllowance;
+    /** Heap held by all reorder rings together, bounded by the memory budget (issue 13 item 1). */
+    private long heldTotal;
 
     public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, long seed, StreamStore store, ServerEvents events) {
         this.cfg = cfg;
@@ -283,7 +301,7 @@ public final class ServerEndpoint {
 
     /** What the server shows about one connection; see {@link #connections()}. */
     public record ConnectionInfo(String agentId, InetSocketAddress address, long connectedAtNs, long lastReceivedNs,
-                                 long window, long bytesReceived, long bufferedBytes, boolean stalled,
+                                 long window, long bytesReceived, long bufferedBytes, long heldBytes, boolean stalled,
                                  java.util.List<StreamInfo> streams) {
     }
 
@@ -303,14 +321,35 @@ public final class ServerEndpoint {
                 }
             }
             list.add(new ConnectionInfo(c.agentId, c.address, c.connectedAtNs, c.lastReceivedNs,
-                c.lastAdvertisedWindow, c.bytesReceived, c.bufferedBytes, c.stalledUntilNs != Long.MAX_VALUE,
+                c.lastAdvertisedWindow, c.bytesReceived, c.bufferedBytes, c.heldBytes, c.stalledUntilNs != Long.MAX_VALUE,
                 java.util.List.copyOf(ss)));
         }
         return list;
     }
 
+    /**
+     * Heap held by every connection's reorder ring, counted from the buffers themselves (not the charge kept
+     * as they come and go): capacity plus SLOT_OVERHEAD_BYTES per buffered packet. For tests and metrics.
+     */
+    public long reorderHeapBytes() {
+        long sum = 0;
+        for (Conn c : conns) {
+            for (UnsafeBuffer b : c.slots) {
+                if (b != null) {
+                    sum += b.capacity() + SLOT_OVERHEAD_BYTES;
+                }
+            }
+        }
+        return sum;
+    }
+
     public int connectionCount() {
         return conns.size();
+    }
+
+    /** Connections closed with EXCEEDED_ALLOWANCE (wire-spec.md 7.1), for metrics. */
+    public long exceededAllowance() {
+        return exceededAllowance;
     }
 
     /** HELLOs refused with AGENT_ID_IN_USE (wire-spec.md 3), for metrics. */
@@ -576,12 +615,28 @@ public final class ServerEndpoint {
         // the first copy got here (the sender undoes its window reduction on that evidence, wire-spec 7.3).
         c.echoTimestamp = data.timestamp();
         c.echoArrivalNs = nowNs;
+        // A packet delivered at once borrows a reusable max-size slot; one that must wait in the reorder buffer
+        // is held in a buffer of its own size, so it costs what it carries: 1023 one-byte packets behind a
+        // withheld packet 0 pinned 67 MB in max-size slots (issue 13 item 1).
+        boolean immediate = pn == cumBefore && c.deliveredPn == cumBefore && c.stalledUntilNs == Long.MAX_VALUE;
+        int capacity = immediate || length == c.maxDatagram ? c.maxDatagram : length;
+        long charge = capacity + SLOT_OVERHEAD_BYTES;
+        boolean overBuffer = c.bufferedBytes + payload > cfg.connectionBudgetBytes()
+            || heldTotal + charge > memoryBudgetBytes;
         // The packet at the cumulative point is taken even over budget: a buffer full of later packets waits
         // for exactly it, and refusing it would deadlock (wire-spec 7.1). It costs at most one extra packet.
-        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING
-            || (pn != cumBefore && c.bufferedBytes + payload > cfg.connectionBudgetBytes())) {
+        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || (!immediate && overBuffer)) {
             dropped++;
             c.ackNow = true; // beyond the SACK range or our buffer: tell the sender where we are
+            if (overBuffer && pn < cumBefore + RING) {
+                c.overflowSinceAck += payload;
+                if (c.overflowSinceAck > OVERFLOW_ALLOWANCE_BUFFERS * cfg.connectionBudgetBytes()) {
+                    // An honest sender keeps within the windows we advertised, so it cannot get near this.
+                    exceededAllowance++;
+                    closeConnection(c, CloseCode.EXCEEDED_ALLOWANCE, "sent " + c.overflowSinceAck
+                        + " bytes into a full receive buffer between two ACKs", true);
+                }
+            }
             return;
         }
         ServerStream s = c.streams.get(data.streamId());
@@ -590,14 +645,13 @@ public final class ServerEndpoint {
             return;
         }
         int i = (int) (pn & MASK);
-        UnsafeBuffer slot = c.slots[i];
+        UnsafeBuffer slot = capacity == c.maxDatagram ? c.spareSlots.pollFirst() : null;
         if (slot == null) {
-            slot = c.spareSlots.pollFirst();
-            if (slot == null) {
-                slot = new UnsafeBuffer(new byte[c.maxDatagram]);
-            }
-            c.slots[i] = slot;
+            slot = new UnsafeBuffer(new byte[capacity]);
         }
+        c.slots[i] = slot;
+        c.heldBytes += charge;
+        heldTotal += charge;
         slot.putBytes(0, buf, index, length);
         c.slotLength[i] = length;
         c.bufferedBytes += payload;
@@ -657,9 +711,12 @@ public final class ServerEndpoint {
             }
             c.bufferedBytes -= payload;
             c.deliveredPn++;
+            long charge = c.slots[i].capacity() + SLOT_OVERHEAD_BYTES;
+            c.heldBytes -= charge;
+            heldTotal -= charge;
             // A delivered slot goes back to a small spare list: in-order traffic reuses a handful of buffers,
             // and an idle connection holds a few KiB instead of the whole 1024-slot ring.
-            if (c.spareSlots.size() < SPARE_SLOTS) {
+            if (c.spareSlots.size() < SPARE_SLOTS && c.slots[i].capacity() == c.maxDatagram) {
                 c.spareSlots.addFirst(c.slots[i]);
             }
             c.slots[i] = null;
@@ -856,6 +913,9 @@ public final class ServerEndpoint {
             byAgent.remove(c.agentId);
         }
         conns.remove(c);
+        heldTotal -= c.heldBytes; // the ring goes with the connection
+        c.heldBytes = 0;
+        java.util.Arrays.fill(c.slots, null);
         for (ServerStream s : c.streams.values()) {
             if (s.stored != null) {
                 s.stored.release();
@@ -1046,6 +1106,7 @@ public final class ServerEndpoint {
             ack.sackWord(w, c.tracker.word(w));
         }
         c.ackNow = false;
+        c.overflowSinceAck = 0;
         c.unackedData = 0;
         c.ackDeadlineNs = Long.MAX_VALUE;
         c.lastAdvertisedWindow = window;

@@ -84,6 +84,31 @@ public final class UdpServer implements AutoCloseable {
     private final long memoryBudget;
     private AdminServer admin;
 
+    /**
+     * What happens when the engine or writer thread dies of anything (issue 13 item 1): a server whose
+     * engine thread is gone still answers /metrics while every agent stalls, so by default the process ends
+     * and its supervisor restarts it (the output files are the spool: agents resend what was not durable).
+     * Tests replace it so a failure does not end their JVM.
+     */
+    @FunctionalInterface
+    public interface FatalHandler {
+        void threadDied(String thread, Throwable cause);
+    }
+
+    /** Exit status when a server thread died: EX_SOFTWARE (sysexits.h), an internal error. */
+    public static final int EXIT_THREAD_DIED = 70;
+
+    /** Logs and halts: shutdown hooks would wait for the dead thread's work, so none run. */
+    public static FatalHandler exitProcess(Log log) {
+        return (thread, cause) -> {
+            log.error(thread + " thread died (" + cause + "); exiting with status " + EXIT_THREAD_DIED
+                + " so the supervisor restarts the server; agents resend what was not durable");
+            Runtime.getRuntime().halt(EXIT_THREAD_DIED);
+        };
+    }
+
+    private final FatalHandler fatal;
+
     /** Default memory budget shared by all connections' receive buffers (--memory-budget). */
     public static final long DEFAULT_MEMORY_BUDGET = 256L << 20;
 
@@ -99,7 +124,15 @@ public final class UdpServer implements AutoCloseable {
      */
     public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
                      Log log, IngestThrottle throttle, long memoryBudgetBytes) throws IOException {
+        this(listen, out, fs, cfg, storeCfg, log, throttle, memoryBudgetBytes, exitProcess(log));
+    }
+
+    /** As above, with what to do when the engine or writer thread dies (default: {@link #exitProcess}). */
+    public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
+                     Log log, IngestThrottle throttle, long memoryBudgetBytes, FatalHandler fatal)
+        throws IOException {
         this.log = log;
+        this.fatal = fatal;
         this.throttle = throttle;
         this.memoryBudget = memoryBudgetBytes;
         this.store = new OutputStore(fs, out, storeCfg, log::warn);
@@ -438,6 +471,23 @@ public final class UdpServer implements AutoCloseable {
     static final long MIN_FORCE_INTERVAL_NS = 2_000_000L;
 
     private void writerLoop() {
+        try {
+            writeRounds();
+        } catch (Throwable e) {
+            died("writer", e);
+        }
+    }
+
+    /** A server thread ended by an exception or error while the server was running: the process must end. */
+    private void died(String thread, Throwable e) {
+        if (running.getAndSet(false)) {
+            failure = e;
+            log.error("server " + thread + " thread stopped: " + e);
+            fatal.threadDied(thread, e);
+        }
+    }
+
+    private void writeRounds() {
         long lastRound = System.nanoTime() - MIN_FORCE_INTERVAL_NS;
         while (running.get()) {
             long wait = lastRound + MIN_FORCE_INTERVAL_NS - System.nanoTime();
@@ -541,12 +591,9 @@ public final class UdpServer implements AutoCloseable {
                     send(tx, endpoint.lastDestination());
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            if (running.get()) {
-                failure = e;
-                log.error("server loop stopped: " + e);
-                running.set(false);
-            }
+        } catch (Throwable e) {
+            // Not only IOException: an OutOfMemoryError left the engine thread dead and the process up.
+            died("engine", e);
         }
     }
 

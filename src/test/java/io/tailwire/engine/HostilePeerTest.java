@@ -1,0 +1,105 @@
+package io.tailwire.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.tailwire.proto.StreamStatus;
+import io.tailwire.wire.DataFlyweight;
+import io.tailwire.wire.Wire;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks of issue 13 against the protocol engine, in virtual time: each test plays the hostile peer with
+ * hand-made datagrams and checks that the attack fails.
+ */
+class HostilePeerTest {
+    static final long MS = Harness.MS;
+    private static final UnsafeBuffer OUT = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
+
+    static void drainServer(Harness h) {
+        while (h.server.poll(OUT, h.now) > 0) {
+            // discard
+        }
+    }
+
+    static int openStream(Harness h, String path) {
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        int sid = h.agent.openStream(path, 1, null, 0);
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 2000 * MS));
+        assertEquals(StreamStatus.OK, h.lastStatus);
+        return sid;
+    }
+
+    static byte[] data(long connectionId, long pn, int sid, long offset, int payload) {
+        UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.DATA_HEADER_LENGTH + payload]);
+        DataFlyweight d = new DataFlyweight();
+        d.wrapForEncode(b, 0, b.capacity());
+        int len = d.encode(connectionId, pn, 1, sid, offset, new UnsafeBuffer(new byte[payload]), 0, payload);
+        assertEquals(b.capacity(), len);
+        return b.byteArray();
+    }
+
+    // ------------------------------------------------------------------ issue 13 item 1
+
+    @Test
+    void oneByteDataBehindAWithheldPacketZeroHoldsAboutWhatItCarriesNotAMaxDatagramEach() {
+        int maxDatagram = Wire.MAX_MAX_DATAGRAM;
+        ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 1 << 20, 256 * 1024, 64,
+            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+        Harness h = new Harness(131, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
+        int sid = openStream(h, "/victim");
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        // Packet 0 never comes: every later packet waits in the reorder buffer.
+        for (int pn = 1; pn < Wire.SACK_RANGE; pn++) {
+            h.deliverRaw(data(conn, pn, sid, pn - 1, 1), true);
+        }
+        long held = h.server.reorderHeapBytes();
+        // Before: 1023 slots of 65507 bytes (67 MB) for 1023 bytes of payload. Each packet may cost its datagram
+        // plus a small per-buffer overhead, never a whole max-size slot.
+        long bound = (Wire.SACK_RANGE - 1L) * (Wire.DATA_HEADER_LENGTH + 1 + ServerEndpoint.SLOT_OVERHEAD_BYTES);
+        assertTrue(held <= bound, "reorder buffer holds " + held + " bytes for 1023 one-byte packets, bound " + bound);
+        assertEquals(held, h.server.connections().get(0).heldBytes(), "the charge is what is really held");
+        assertEquals(1, h.server.connectionCount());
+    }
+
+    @Test
+    void allConnectionsTogetherHoldNoMoreThanTheMemoryBudget() {
+        int maxDatagram = Wire.MAX_MAX_DATAGRAM;
+        ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 4 << 20, 256 * 1024, 64,
+            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+        Harness h = new Harness(132, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
+        long budget = 1 << 20;
+        h.server.setMemoryBudget(budget);
+        int sid = openStream(h, "/victim");
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        int payload = maxDatagram - Wire.DATA_HEADER_LENGTH;
+        for (int pn = 1; pn < 200; pn++) {
+            h.deliverRaw(data(conn, pn, sid, (long) (pn - 1) * payload, payload), true);
+        }
+        long held = h.server.reorderHeapBytes();
+        assertTrue(held <= budget, "held " + held + " bytes over a memory budget of " + budget);
+    }
+
+    @Test
+    void aPeerSendingFarBeyondAFullBufferIsClosedWithExceededAllowance() {
+        int maxDatagram = Wire.MAX_MAX_DATAGRAM;
+        ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 1 << 20, 256 * 1024, 64,
+            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+        Harness h = new Harness(133, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
+        int sid = openStream(h, "/victim");
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        int payload = maxDatagram - Wire.DATA_HEADER_LENGTH;
+        // 1 MiB buffer, 256 KiB initial window: 100 full packets (6.5 MB) with packet 0 withheld and no ACK between.
+        for (int pn = 1; pn <= 100; pn++) {
+            h.deliverRaw(data(conn, pn, sid, (long) (pn - 1) * payload, payload), true);
+        }
+        assertEquals(0, h.server.connectionCount());
+        assertEquals(1, h.server.exceededAllowance());
+        assertEquals(0, h.server.reorderHeapBytes());
+    }
+}
