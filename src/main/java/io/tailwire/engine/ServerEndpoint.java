@@ -850,8 +850,10 @@ public final class ServerEndpoint {
         if (st != null) {
             s.reportedDurable = st.durable();
             c.undurableBytes += Math.max(0, st.held() - st.durable());
+            c.streams.put(sid, s);
         }
-        c.streams.put(sid, s);
+        // A refusal keeps nothing (issue 13 item 4): kept, ten refusals filled a 10-stream table and locked the
+        // agent out until it reconnected. A copy of the open asks the store again and gets the same answer.
         queueControl(c.address, Integer.MAX_VALUE, c.id, reply);
         events.onStreamOpened(c.agentId, open.getPath(), r.generation(), r.resumeOffset(), r.status());
     }

@@ -102,4 +102,54 @@ class HostilePeerTest {
         assertEquals(1, h.server.exceededAllowance());
         assertEquals(0, h.server.reorderHeapBytes());
     }
+
+    // ------------------------------------------------------------------ issue 13 item 4
+
+    static void sendControl(Harness h, long connectionId, com.google.protobuf.MessageLite m) {
+        UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
+        int len = io.tailwire.wire.ControlCodec.encode(b, 0, Wire.MAX_MAX_DATAGRAM, connectionId, m);
+        byte[] bytes = new byte[len];
+        b.getBytes(0, bytes);
+        h.deliverRaw(bytes, true);
+    }
+
+    /** Every control reply the server sends now, decoded. */
+    static java.util.List<com.google.protobuf.MessageLite> replies(Harness h) {
+        java.util.List<com.google.protobuf.MessageLite> list = new java.util.ArrayList<>();
+        int n;
+        while ((n = h.server.poll(OUT, h.now)) > 0) {
+            io.tailwire.wire.ControlCodec.Decoded d = io.tailwire.wire.ControlCodec.decode(OUT, 0, n, Wire.MAX_MAX_DATAGRAM);
+            if (d != null) {
+                list.add(d.body());
+            }
+        }
+        return list;
+    }
+
+    static StreamStatus openStatus(Harness h, long conn, int sid, String path) {
+        sendControl(h, conn, io.tailwire.proto.StreamOpen.newBuilder().setStreamId(sid).setPath(path)
+            .setGeneration(1).build());
+        for (com.google.protobuf.MessageLite m : replies(h)) {
+            if (m instanceof io.tailwire.proto.StreamReply r && r.getStreamId() == sid) {
+                return r.getStatus();
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void refusedOpensHoldNoStateAndDoNotFillTheStreamTable() {
+        Harness h = new Harness(134, ServerEndpointConfig.defaults().withMaxStreams(10),
+            AgentConnectionConfig.defaults("agent-1"));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        for (int sid = 1; sid <= 20; sid++) {
+            assertEquals(StreamStatus.BAD_PATH, openStatus(h, conn, sid, "/refused/" + sid));
+        }
+        // Before: the ten first refusals filled the table and this open got TOO_MANY_STREAMS until a reconnect.
+        assertEquals(StreamStatus.OK, openStatus(h, conn, 21, "/good"));
+        // A copy of a refused open is answered the same (wire-spec 6.1), still without state.
+        assertEquals(StreamStatus.BAD_PATH, openStatus(h, conn, 1, "/refused/1"));
+    }
 }
