@@ -63,6 +63,11 @@ public final class ServerEndpoint {
     static final long ACTIVE_NS = 1_000_000_000L;
     private static final long ACTIVE_SCAN_NS = 100_000_000L;
     /**
+     * The part of the server-wide stream limit (1/4) kept for agents below their fair share: an agent above it
+     * gets QUOTA_EXCEEDED once no more than this part is free.
+     */
+    static final int STREAM_RESERVE_DIVISOR = 4;
+    /**
      * Payload a connection may send into its full receive buffer between two of our ACKs, in connection
      * buffers, before it is closed with EXCEEDED_ALLOWANCE: an honest sender's bytes in flight stay within a
      * window (at most one buffer), and twice that covers late originals of packets it declared lost.
@@ -239,6 +244,11 @@ public final class ServerEndpoint {
     private long appendStalls;
     private long agentIdRefusals;
     private long exceededAllowance;
+    private long quotaRefusals;
+    /** Streams open on all connections (refusals hold none). */
+    private int streamsHeld;
+    /** The store's server-wide stream limit, for the per-agent quota; unlimited until set. */
+    private int serverStreamLimit = Integer.MAX_VALUE;
     /** Heap held by all reorder rings together, bounded by the memory budget (issue 13 item 1). */
     private long heldTotal;
 
@@ -345,6 +355,19 @@ public final class ServerEndpoint {
 
     public int connectionCount() {
         return conns.size();
+    }
+
+    /**
+     * The store's server-wide limit on open streams (OutputStore.Config.maxStreams): each agent's quota is a
+     * share of it (wire-spec 6.1). Engine thread, before traffic.
+     */
+    public void setServerStreamLimit(int streams) {
+        this.serverStreamLimit = Math.max(1, streams);
+    }
+
+    /** STREAM_OPENs refused with QUOTA_EXCEEDED, for metrics. */
+    public long quotaRefusals() {
+        return quotaRefusals;
     }
 
     /** Connections closed with EXCEEDED_ALLOWANCE (wire-spec.md 7.1), for metrics. */
@@ -809,15 +832,38 @@ public final class ServerEndpoint {
             }
             return; // a copy of an open already queued: its reply comes with the batch
         }
-        if (c.streams.size() + c.openingIds.size() >= cfg.maxStreamsPerConnection()) {
+        int held = c.streams.size() + c.openingIds.size();
+        if (held >= cfg.maxStreamsPerConnection()) {
             queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
                 .setStatus(StreamStatus.TOO_MANY_STREAMS).setMessage("stream table full").build());
+            return;
+        }
+        if (overStreamQuota(held)) {
+            quotaRefusals++;
+            queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
+                .setStatus(StreamStatus.QUOTA_EXCEEDED).setMessage("this agent holds " + held + " streams, its share"
+                    + " of the server's " + serverStreamLimit + " while few are free; retry later").build());
             return;
         }
         // Opened with the others of this turn: a store can then make their metadata durable together.
         c.openingIds.put(sid, open);
         openConns.add(c);
         openRequests.add(new StreamStore.OpenRequest(c.agentId, open));
+    }
+
+    /**
+     * Per-agent stream quota within the server-wide limit (wire-spec 6.1, issue 13 item 3): an agent may hold
+     * more than its fair share (limit / (connections + 1)) only while more than a quarter of the limit is free, so
+     * one agent can never take the streams the others need.
+     */
+    private boolean overStreamQuota(int agentHeld) {
+        if (serverStreamLimit == Integer.MAX_VALUE) {
+            return false;
+        }
+        // Counting one agent more than are connected: the next to come needs a share too.
+        int fairShare = Math.max(1, serverStreamLimit / (conns.size() + 1));
+        long free = serverStreamLimit - (streamsHeld + openRequests.size());
+        return agentHeld >= fairShare && free <= serverStreamLimit / STREAM_RESERVE_DIVISOR;
     }
 
     /** Opens every stream requested since the last poll, in one call to the store, and answers each. */
@@ -851,6 +897,7 @@ public final class ServerEndpoint {
             s.reportedDurable = st.durable();
             c.undurableBytes += Math.max(0, st.held() - st.durable());
             c.streams.put(sid, s);
+            streamsHeld++;
         }
         // A refusal keeps nothing (issue 13 item 4): kept, ten refusals filled a 10-stream table and locked the
         // agent out until it reconnected. A copy of the open asks the store again and gets the same answer.
@@ -893,6 +940,7 @@ public final class ServerEndpoint {
             c.undurableBytes -= Math.max(0, s.stored.held() - durable);
             s.stored.release();
             c.streams.remove(s.id);
+            streamsHeld--;
             c.pendingCloses--;
             c.recentlyClosed.put(s.id, durable);
             c.recentlyClosedOrder.add(s.id);
@@ -923,6 +971,7 @@ public final class ServerEndpoint {
                 s.stored.release();
             }
         }
+        streamsHeld -= c.streams.size();
         c.streams.clear();
         if (sendClose) {
             queueControl(c.address, Integer.MAX_VALUE, c.id,

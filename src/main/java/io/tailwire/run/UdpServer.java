@@ -142,6 +142,7 @@ public final class UdpServer implements AutoCloseable {
         rnd.nextBytes(secret);
         this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log, status));
         endpoint.setMemoryBudget(memoryBudgetBytes);
+        endpoint.setServerStreamLimit(storeCfg.maxStreams());
         endpoint.setWindowLimiter(new FairShareLimiter(throttle));
         status.register(metrics, store, memoryBudgetBytes);
         AdminMetrics.registerThrottle(metrics, throttle);

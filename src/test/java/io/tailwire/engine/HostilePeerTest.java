@@ -152,4 +152,69 @@ class HostilePeerTest {
         // A copy of a refused open is answered the same (wire-spec 6.1), still without state.
         assertEquals(StreamStatus.BAD_PATH, openStatus(h, conn, 1, "/refused/1"));
     }
+
+    // ------------------------------------------------------------------ issue 13 item 3
+
+    /** A second agent on the harness's server, from its own address; datagrams moved by {@link #pump}. */
+    static final class Second implements AgentEvents {
+        final java.net.InetSocketAddress addr;
+        final AgentConnection conn;
+        boolean connected;
+        final java.util.Map<Integer, StreamStatus> replies = new java.util.HashMap<>();
+
+        Second(Harness h, String agentId, java.net.InetSocketAddress addr) {
+            this.addr = addr;
+            this.conn = new AgentConnection(AgentConnectionConfig.defaults(agentId), h.now, 7, this);
+        }
+
+        @Override public void onConnected(long connectionId, long serverInstance) { connected = true; }
+        @Override public void onStreamReply(int id, StreamStatus st, long r, long g, String m) { replies.put(id, st); }
+        @Override public void onDurable(int id, long d) { }
+        @Override public void onStreamClosed(int id, long d) { }
+        @Override public void onClosed(io.tailwire.proto.CloseCode c, String r, long ms) { }
+
+        /** Moves datagrams between this agent and the server (no loss) until both are quiet, advancing time. */
+        void pump(Harness h, int rounds) {
+            UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
+            for (int r = 0; r < rounds; r++) {
+                int n;
+                while ((n = conn.poll(b, h.now)) > 0) {
+                    h.server.onDatagram(addr, b, 0, n, h.now);
+                }
+                while ((n = h.server.poll(b, h.now)) > 0) {
+                    if (addr.equals(h.server.lastDestination())) {
+                        conn.onDatagram(b, 0, n, h.now);
+                    }
+                }
+                h.now += MS;
+            }
+        }
+    }
+
+    @Test
+    void oneAgentCannotHoldTheServerWideStreamLimit() {
+        Harness h = new Harness(135);
+        int serverLimit = 100;
+        h.store.maxStreams = serverLimit;
+        h.server.setServerStreamLimit(serverLimit);
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        int ok = 0;
+        for (int sid = 1; sid <= serverLimit; sid++) {
+            if (openStatus(h, conn, sid, "/hog/" + sid) == StreamStatus.OK) {
+                ok++;
+            }
+        }
+        assertTrue(ok < serverLimit, "one agent got all " + ok + " streams");
+        Second victim = new Second(h, "victim", new java.net.InetSocketAddress("10.0.0.2", 40000));
+        victim.pump(h, 20);
+        assertTrue(victim.connected);
+        int sid = victim.conn.openStream("/victim.log", 1, null, 0);
+        victim.pump(h, 20);
+        // Before: TOO_MANY_STREAMS, for as long as the hog stayed.
+        assertEquals(StreamStatus.OK, victim.replies.get(sid));
+        // And the hog, over its fair share (a third of the limit with two agents connected), gets no more.
+        assertEquals(StreamStatus.QUOTA_EXCEEDED, openStatus(h, conn, 1000, "/hog/more"));
+    }
 }
