@@ -77,6 +77,41 @@ public final class ServerEndpoint {
     private record Outgoing(InetSocketAddress to, byte[] bytes) {
     }
 
+    /** Per source IP address: its connections, and a token bucket of handshakes (one second's worth deep). */
+    private static final class SourceState {
+        int connections;
+        double handshakes;
+        long refilledNs;
+
+        SourceState(long nowNs, int perSecond) {
+            this.refilledNs = nowNs;
+            this.handshakes = perSecond;
+        }
+
+        boolean takeHandshake(long nowNs, int perSecond) {
+            handshakes = Math.min(perSecond, handshakes + (nowNs - refilledNs) * (perSecond / 1e9));
+            refilledNs = nowNs;
+            if (handshakes < 1) {
+                return false;
+            }
+            handshakes--;
+            return true;
+        }
+    }
+
+    /**
+     * Default connections per source IP address: 256, many NATed hosts behind one address still fit, while one
+     * host cannot fill the default table of 1024 (issue 13 item 2).
+     */
+    public static final int DEFAULT_CONNECTIONS_PER_ADDRESS = 256;
+    /**
+     * Default new connections per second per source IP address: 50, a data centre's agents restarting behind one
+     * NAT reconnect within seconds, and one host needs 20 s to make the 1024 connections of a full table.
+     */
+    public static final int DEFAULT_HANDSHAKES_PER_SECOND = 50;
+    /** A full table closes a connection quiet (no DATA) for this long to admit a newcomer: 10 s. */
+    static final long QUIET_EVICT_NS = 10_000_000_000L;
+
     private static final class ServerStream {
         final int id;
         final String path;
@@ -244,6 +279,10 @@ public final class ServerEndpoint {
     private long appendStalls;
     private long agentIdRefusals;
     private long exceededAllowance;
+    private long evictions;
+    private final HashMap<java.net.InetAddress, SourceState> sources = new HashMap<>();
+    private int connectionsPerAddress = DEFAULT_CONNECTIONS_PER_ADDRESS;
+    private int handshakesPerSecond = DEFAULT_HANDSHAKES_PER_SECOND;
     private long quotaRefusals;
     /** Streams open on all connections (refusals hold none). */
     private int streamsHeld;
@@ -363,6 +402,17 @@ public final class ServerEndpoint {
      */
     public void setServerStreamLimit(int streams) {
         this.serverStreamLimit = Math.max(1, streams);
+    }
+
+    /** Limits per source IP address: live connections, and new connections per second (wire-spec 3). */
+    public void setSourceLimits(int connections, int handshakesPerSecond) {
+        this.connectionsPerAddress = Math.max(1, connections);
+        this.handshakesPerSecond = Math.max(1, handshakesPerSecond);
+    }
+
+    /** Quiet connections closed to admit a newcomer to a full table, for metrics. */
+    public long evictions() {
+        return evictions;
     }
 
     /** STREAM_OPENs refused with QUOTA_EXCEEDED, for metrics. */
@@ -549,10 +599,27 @@ public final class ServerEndpoint {
         if (existing != null) {
             closeConnection(existing, CloseCode.REPLACED, "replaced by a newer connection", true);
         }
-        if (conns.size() >= cfg.maxConnections()) {
-            busyRejections++;
-            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BUSY).setReason("connection limit")
-                .setRetryAfterMs(cfg.busyRetryAfterMs()).build());
+        // Per source address (validated by the token, so not spoofable): one host cannot fill the table
+        // (issue 13 item 2: one socket made 10,000 connections in 4.3 s).
+        java.net.InetAddress source = from.getAddress();
+        SourceState src = sources.get(source);
+        if (src != null && src.connections >= connectionsPerAddress) {
+            busy(from, length, "too many connections from " + source.getHostAddress());
+            return;
+        }
+        if (src == null) {
+            if (sources.size() >= cfg.maxConnections() * 2) {
+                forgetQuietSources(nowNs);
+            }
+            src = new SourceState(nowNs, handshakesPerSecond);
+            sources.put(source, src);
+        }
+        if (!src.takeHandshake(nowNs, handshakesPerSecond)) {
+            busy(from, length, "too many new connections per second from " + source.getHostAddress());
+            return;
+        }
+        if (conns.size() >= cfg.maxConnections() && !evictQuiet(nowNs)) {
+            busy(from, length, "connection limit");
             return;
         }
         long id;
@@ -581,10 +648,44 @@ public final class ServerEndpoint {
         byId.put(id, c);
         byAgent.put(agentId, c);
         conns.add(c);
+        src.connections++;
         rescanActive = true; // a newcomer shares the socket budget at once
         queueRaw(from, welcome);
         welcomesSent++;
         events.onConnected(agentId, from, id);
+    }
+
+    private void busy(InetSocketAddress from, int length, String reason) {
+        busyRejections++;
+        queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BUSY).setReason(reason)
+            .setRetryAfterMs(cfg.busyRetryAfterMs()).build());
+    }
+
+    /**
+     * The table is full: makes room by closing (BUSY) the connection that has been without DATA the longest,
+     * if that is at least {@link #QUIET_EVICT_NS}; agents sending data are never pushed out by newcomers.
+     */
+    private boolean evictQuiet(long nowNs) {
+        Conn victim = null;
+        for (Conn c : conns) {
+            long quietSince = c.lastDataNs == Long.MIN_VALUE ? c.connectedAtNs : c.lastDataNs;
+            if (nowNs - quietSince >= QUIET_EVICT_NS && (victim == null
+                || quietSince - (victim.lastDataNs == Long.MIN_VALUE ? victim.connectedAtNs : victim.lastDataNs) < 0)) {
+                victim = c;
+            }
+        }
+        if (victim == null) {
+            return false;
+        }
+        evictions++;
+        closeConnection(victim, CloseCode.BUSY, "idle connection closed to admit another; reconnect when there"
+            + " is data", true);
+        return true;
+    }
+
+    /** Drops the handshake state of addresses with no connection whose bucket has refilled: they cost nothing. */
+    private void forgetQuietSources(long nowNs) {
+        sources.values().removeIf(st -> st.connections == 0 && nowNs - st.refilledNs >= 1_000_000_000L);
     }
 
     /** Counts the connections that sent DATA within {@link #ACTIVE_NS}: they share the memory budget. */
@@ -963,6 +1064,10 @@ public final class ServerEndpoint {
             byAgent.remove(c.agentId);
         }
         conns.remove(c);
+        SourceState src = sources.get(c.address.getAddress());
+        if (src != null) {
+            src.connections--;
+        }
         heldTotal -= c.heldBytes; // the ring goes with the connection
         c.heldBytes = 0;
         java.util.Arrays.fill(c.slots, null);

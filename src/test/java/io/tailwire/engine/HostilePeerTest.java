@@ -217,4 +217,78 @@ class HostilePeerTest {
         // And the hog, over its fair share (a third of the limit with two agents connected), gets no more.
         assertEquals(StreamStatus.QUOTA_EXCEEDED, openStatus(h, conn, 1000, "/hog/more"));
     }
+
+    // ------------------------------------------------------------------ issue 13 item 2
+
+    private static java.util.List<Second> attackers(Harness h, String ip, int n) {
+        java.util.List<Second> list = new java.util.ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            list.add(new Second(h, "hog-" + k, new java.net.InetSocketAddress(ip, 20000 + k)));
+        }
+        return list;
+    }
+
+    private static void pumpAll(Harness h, java.util.List<Second> agents, int rounds) {
+        for (int r = 0; r < rounds; r++) {
+            for (Second a : agents) {
+                a.pump(h, 1);
+            }
+        }
+    }
+
+    @Test
+    void oneAddressCannotFillTheConnectionTable() {
+        Harness h = new Harness(136, ServerEndpointConfig.defaults().withMaxConnections(8),
+            AgentConnectionConfig.defaults("agent-1"));
+        h.server.setSourceLimits(4, 1000);
+        java.util.List<Second> hogs = attackers(h, "10.0.0.9", 20);
+        pumpAll(h, hogs, 20);
+        assertEquals(4, hogs.stream().filter(a -> a.connected).count(), "connections from one address");
+        // Before: the 20 hogs took all 8 places and the legitimate agent got BUSY.
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+    }
+
+    @Test
+    void newConnectionsPerSecondFromOneAddressAreLimited() {
+        Harness h = new Harness(137);
+        h.server.setSourceLimits(1000, 5);
+        java.util.List<Second> hogs = attackers(h, "10.0.0.9", 20);
+        pumpAll(h, hogs, 10); // 10 ms: the bucket holds 5 and refills 0.05
+        assertEquals(5, hogs.stream().filter(a -> a.connected).count(), "handshakes within 10 ms from one address");
+    }
+
+    @Test
+    void aFullTableAdmitsANewcomerByClosingAQuietConnectionNeverASendingOne() {
+        Harness h = new Harness(138, ServerEndpointConfig.defaults().withMaxConnections(2),
+            AgentConnectionConfig.defaults("agent-1"));
+        int sid = openStream(h, "/busy.log");
+        Second quiet = new Second(h, "quiet", new java.net.InetSocketAddress("10.0.0.3", 40000));
+        quiet.pump(h, 20);
+        assertTrue(quiet.connected);
+        // 20 s pass: agent-1 keeps sending DATA, the quiet one only keeps its connection alive.
+        UnsafeBuffer line = new UnsafeBuffer(new byte[100]);
+        long offset = 0;
+        for (int t = 0; t < 20; t++) {
+            assertTrue(h.agent.send(sid, offset, line, 0, 100));
+            offset += 100;
+            long until = h.now + 1000 * MS;
+            while (h.now < until) {
+                h.step();
+                quiet.pump(h, 1);
+            }
+        }
+        assertEquals(2, h.server.connectionCount());
+        Second newcomer = new Second(h, "newcomer", new java.net.InetSocketAddress("10.0.0.4", 40000));
+        newcomer.pump(h, 20);
+        // Before: BUSY for the newcomer while an idle connection held the place.
+        assertTrue(newcomer.connected, "the newcomer was refused");
+        assertEquals(1, h.server.evictions());
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        h.server.connections().forEach(c -> ids.add(c.agentId()));
+        assertEquals(java.util.Set.of("agent-1", "newcomer"), ids, "the sending agent stays");
+        // Now both sent or just came: another newcomer waits.
+        Second late = new Second(h, "late", new java.net.InetSocketAddress("10.0.0.5", 40000));
+        late.pump(h, 20);
+        assertTrue(!late.connected);
+    }
 }
