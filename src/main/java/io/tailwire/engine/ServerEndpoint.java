@@ -229,7 +229,8 @@ public final class ServerEndpoint {
 
     private final ServerEndpointConfig cfg;
     private final RetryTokens tokens;
-    private final SplittableRandom random;
+    /** Connection ids and server_instance: a secure generator in the server, a seeded one in tests and the simulator. */
+    private final java.util.random.RandomGenerator random;
     private final long serverInstance;
     private final StreamStore store;
     private final ServerEvents events;
@@ -291,10 +292,24 @@ public final class ServerEndpoint {
     /** Heap held by all reorder rings together, bounded by the memory budget (issue 13 item 1). */
     private long heldTotal;
 
+    /**
+     * Deterministic ids from {@code seed}: for tests and the simulator, which must replay. Anyone who sees one
+     * server_instance can predict every connection id (SplittableRandom's step is invertible), so a server
+     * facing a network uses the constructor taking a SecureRandom.
+     */
     public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, long seed, StreamStore store, ServerEvents events) {
+        this(cfg, secret, new SplittableRandom(seed), store, events);
+    }
+
+    /**
+     * Ids and server_instance from {@code ids}: a {@link java.security.SecureRandom} in the real server, so blind
+     * injection (spoofed DATA or CLOSE) needs the 64-bit id guessed (issue 13 item 7).
+     */
+    public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, java.util.random.RandomGenerator ids,
+                          StreamStore store, ServerEvents events) {
         this.cfg = cfg;
         this.tokens = new RetryTokens(secret, cfg.tokenValidityNs());
-        this.random = new SplittableRandom(seed);
+        this.random = ids;
         this.serverInstance = random.nextLong();
         this.store = store;
         this.events = events == null ? ServerEvents.NONE : events;

@@ -109,6 +109,17 @@ public final class UdpServer implements AutoCloseable {
 
     private final FatalHandler fatal;
 
+    /** The protocol engine as the server runs it: a random token secret, ids from a SecureRandom. */
+    public static ServerEndpoint newEndpoint(ServerEndpointConfig cfg, io.tailwire.engine.StreamStore store,
+                                             io.tailwire.engine.ServerEvents events) {
+        byte[] secret = new byte[32];
+        SecureRandom rnd = new SecureRandom();
+        rnd.nextBytes(secret);
+        // The generator itself, not a seed drawn from it: ids from a seeded SplittableRandom could be predicted
+        // from the server_instance every WELCOME carries (issue 13 item 7).
+        return new ServerEndpoint(cfg, secret, rnd, store, events);
+    }
+
     /** Default memory budget shared by all connections' receive buffers (--memory-budget). */
     public static final long DEFAULT_MEMORY_BUDGET = 256L << 20;
 
@@ -137,10 +148,7 @@ public final class UdpServer implements AutoCloseable {
         this.memoryBudget = memoryBudgetBytes;
         this.store = new OutputStore(fs, out, storeCfg, log::warn);
         store.parallelIo(io);
-        byte[] secret = new byte[32];
-        SecureRandom rnd = new SecureRandom();
-        rnd.nextBytes(secret);
-        this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log, status));
+        this.endpoint = newEndpoint(cfg, store, events(log, status));
         endpoint.setMemoryBudget(memoryBudgetBytes);
         endpoint.setServerStreamLimit(storeCfg.maxStreams());
         endpoint.setWindowLimiter(new FairShareLimiter(throttle));

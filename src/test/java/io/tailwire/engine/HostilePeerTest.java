@@ -291,4 +291,55 @@ class HostilePeerTest {
         late.pump(h, 20);
         assertTrue(!late.connected);
     }
+
+    // ------------------------------------------------------------------ issue 13 item 7
+
+    private static long inverse(long odd) {
+        long x = odd; // Newton's iteration for the inverse modulo 2^64
+        for (int k = 0; k < 6; k++) {
+            x *= 2 - odd * x;
+        }
+        return x;
+    }
+
+    private static long unshift(long z, int s) {
+        long x = z;
+        for (int k = 0; k < 64 / s + 1; k++) {
+            x = z ^ (x >>> s);
+        }
+        return x;
+    }
+
+    /** The state SplittableRandom had after producing {@code out} (its output function is a bijection). */
+    private static long unmix64(long out) {
+        long z = unshift(out, 31);
+        z *= inverse(0x94d049bb133111ebL);
+        z = unshift(z, 27);
+        z *= inverse(0xbf58476d1ce4e5b9L);
+        return unshift(z, 30);
+    }
+
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+        z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+        return z ^ (z >>> 31);
+    }
+
+    /** The connection id an observer of server_instance predicts: the generator's next output. */
+    private static long predictedId(long serverInstance) {
+        return mix64(unmix64(serverInstance) + 0x9e3779b97f4a7c15L);
+    }
+
+    @Test
+    void connectionIdsCannotBePredictedFromTheServerInstance() {
+        // The predictor works against the seeded seam (so this test can fail) ...
+        Harness seeded = new Harness(139);
+        assertTrue(seeded.runUntil(() -> seeded.connected, 1000 * MS));
+        assertEquals(predictedId(seeded.server.serverInstance()), seeded.agent.connectionId());
+        // ... and not against the generator the real server uses (before: the same seeded SplittableRandom).
+        Harness real = new Harness(140);
+        real.server = io.tailwire.run.UdpServer.newEndpoint(ServerEndpointConfig.defaults(), real.store, ServerEvents.NONE);
+        assertTrue(real.runUntil(() -> real.connected, 1000 * MS));
+        assertTrue(predictedId(real.server.serverInstance()) != real.agent.connectionId(), "predicted");
+    }
 }
