@@ -63,6 +63,11 @@ public final class ServerEndpoint {
     static final long ACTIVE_NS = 1_000_000_000L;
     private static final long ACTIVE_SCAN_NS = 100_000_000L;
     /**
+     * Largest offset a LOSS_REPORT may count up to: 2^44 bytes (16 TiB), ext4's largest file; a generation is one
+     * file, so no honest report reaches past it (wire-spec 6.5).
+     */
+    public static final long MAX_LOSS_OFFSET = 1L << 44;
+    /**
      * The part of the server-wide stream limit (1/4) kept for agents below their fair share: an agent above it
      * gets QUOTA_EXCEEDED once no more than this part is free.
      */
@@ -905,18 +910,22 @@ public final class ServerEndpoint {
                 return; // a repeat arriving after the close: the agent sends reports before closing the stream
             }
             long from = loss.getFromOffset();
-            if (s != null) {
-                // The agent sends each report three times: count (and log) only bytes not reported before.
-                from = Math.max(from, s.lossReportedTo);
-                if (loss.getToOffset() <= from) {
+            // Unsigned on the wire: a to_offset of 2^63 or more reads negative here and is capped like any other.
+            long to = loss.getToOffset() < 0 ? MAX_LOSS_OFFSET : Math.min(loss.getToOffset(), MAX_LOSS_OFFSET);
+            if (s != null && s.stored != null) {
+                // Bytes the server holds were not lost, and no file reaches MAX_LOSS_OFFSET: a forged report of
+                // 0..2^62 put 4.6e18 into a loss metric (issue 13 item 9; wire-spec 6.5). The agent sends each
+                // report three times: count (and log) only bytes not reported before.
+                from = Math.max(from < 0 ? MAX_LOSS_OFFSET : from, Math.max(s.lossReportedTo, s.stored.held()));
+                if (to <= from) {
                     return;
                 }
-                lossReportedBytes += loss.getToOffset() - from;
-                s.lossReportedTo = loss.getToOffset();
+                lossReportedBytes += to - from;
+                s.lossReportedTo = to;
                 s.lossFrom = Math.min(s.lossFrom, loss.getFromOffset());
             }
             events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
-                from, loss.getToOffset(), loss.getReason());
+                from, to, loss.getReason());
         }
     }
 

@@ -342,4 +342,26 @@ class HostilePeerTest {
         assertTrue(real.runUntil(() -> real.connected, 1000 * MS));
         assertTrue(predictedId(real.server.serverInstance()) != real.agent.connectionId(), "predicted");
     }
+
+    // ------------------------------------------------------------------ issue 13 item 9
+
+    @Test
+    void aForgedLossReportCountsOnlyBytesTheStreamCouldHaveLost() {
+        Harness h = new Harness(141);
+        int sid = openStream(h, "/victim.log");
+        UnsafeBuffer bytes = new UnsafeBuffer(new byte[3000]);
+        for (int off = 0; off < 3000; off += 1000) {
+            assertTrue(h.agent.send(sid, off, bytes, off, 1000));
+        }
+        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * MS));
+        drainServer(h);
+        sendControl(h, h.agent.connectionId(), io.tailwire.proto.LossReport.newBuilder().setStreamId(sid)
+            .setFromOffset(0).setToOffset(1L << 62).setReason("forged").build());
+        // Before: 2^62 (4.6e18). The 3000 bytes held were not lost, and no file reaches past 2^44.
+        assertEquals(ServerEndpoint.MAX_LOSS_OFFSET - 3000, h.server.lossReportedBytes());
+        // Repeats and wrap-arounds (to_offset >= 2^63 reads negative) add nothing.
+        sendControl(h, h.agent.connectionId(), io.tailwire.proto.LossReport.newBuilder().setStreamId(sid)
+            .setFromOffset(5000).setToOffset(-1L).setReason("forged").build());
+        assertEquals(ServerEndpoint.MAX_LOSS_OFFSET - 3000, h.server.lossReportedBytes());
+    }
 }
