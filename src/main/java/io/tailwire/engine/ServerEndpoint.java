@@ -63,6 +63,11 @@ public final class ServerEndpoint {
     static final long ACTIVE_NS = 1_000_000_000L;
     private static final long ACTIVE_SCAN_NS = 100_000_000L;
     /**
+     * Highest generation number a STREAM_OPEN may name: 2^32. Generations count a path's rotations and
+     * truncations (one a second for 136 years), and n+1 can never wrap a 64-bit number (wire-spec 6.1).
+     */
+    public static final long MAX_GENERATION = 1L << 32;
+    /**
      * Largest offset a LOSS_REPORT may count up to: 2^44 bytes (16 TiB), ext4's largest file; a generation is one
      * file, so no honest report reaches past it (wire-spec 6.5).
      */
@@ -933,6 +938,13 @@ public final class ServerEndpoint {
         int sid = open.getStreamId();
         if (sid == 0) {
             dropped++;
+            return;
+        }
+        if (Long.compareUnsigned(open.getGeneration(), MAX_GENERATION) > 0) {
+            // No honest agent gets there, and the next generation after 2^64-1 wrapped to 0: the victim's
+            // whole file was shipped again (issue 13 item 8; wire-spec 6.1).
+            protocolViolation(c, "STREAM_OPEN of generation " + Long.toUnsignedString(open.getGeneration())
+                + " beyond " + MAX_GENERATION);
             return;
         }
         ServerStream s = c.streams.get(sid);

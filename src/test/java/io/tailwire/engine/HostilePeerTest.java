@@ -364,4 +364,39 @@ class HostilePeerTest {
             .setFromOffset(5000).setToOffset(-1L).setReason("forged").build());
         assertEquals(ServerEndpoint.MAX_LOSS_OFFSET - 3000, h.server.lossReportedBytes());
     }
+
+    // ------------------------------------------------------------------ issue 13 item 8
+
+    @Test
+    void generationsNoHonestAgentCouldReachAreRefusedAndNeverWrap() {
+        Harness h = new Harness(142);
+        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        drainServer(h);
+        long conn = h.agent.connectionId();
+        // Skipping generations deleted while the agent was away still works, up to the bound.
+        assertEquals(StreamStatus.OK, openAt(h, conn, 1, 1));
+        assertEquals(StreamStatus.OK, openAt(h, conn, 2, 7));
+        assertEquals(StreamStatus.OK, openAt(h, conn, 3, ServerEndpoint.MAX_GENERATION));
+        int opens = h.store.opens;
+        // 2^64-1 (and anything past 2^32): the connection is closed, the store never asked. Before: opened, and
+        // the path's next generation wrapped to 0.
+        sendControl(h, conn, io.tailwire.proto.StreamOpen.newBuilder().setStreamId(4).setPath("/g")
+            .setGeneration(-1L).build());
+        java.util.List<com.google.protobuf.MessageLite> answer = replies(h);
+        assertTrue(answer.stream().anyMatch(m -> m instanceof io.tailwire.proto.Close cl
+            && cl.getCode() == io.tailwire.proto.CloseCode.PROTOCOL_VIOLATION), "got " + answer);
+        assertEquals(opens, h.store.opens);
+        assertEquals(0, h.server.connectionCount());
+    }
+
+    private static StreamStatus openAt(Harness h, long conn, int sid, long generation) {
+        sendControl(h, conn, io.tailwire.proto.StreamOpen.newBuilder().setStreamId(sid).setPath("/g" + sid)
+            .setGeneration(generation).build());
+        for (com.google.protobuf.MessageLite m : replies(h)) {
+            if (m instanceof io.tailwire.proto.StreamReply r && r.getStreamId() == sid) {
+                return r.getStatus();
+            }
+        }
+        return null;
+    }
 }
