@@ -108,6 +108,8 @@ public final class UdpServer implements AutoCloseable {
     }
 
     private final FatalHandler fatal;
+    /** Peer-caused warnings, escaped and rate-limited per agent (engine thread). */
+    private final PeerLog peerLog;
 
     /** The protocol engine as the server runs it: a random token secret, ids from a SecureRandom. */
     public static ServerEndpoint newEndpoint(ServerEndpointConfig cfg, io.tailwire.engine.StreamStore store,
@@ -146,9 +148,11 @@ public final class UdpServer implements AutoCloseable {
         this.fatal = fatal;
         this.throttle = throttle;
         this.memoryBudget = memoryBudgetBytes;
-        this.store = new OutputStore(fs, out, storeCfg, log::warn);
+        // The store's warnings quote refused paths: escaped, so a path cannot forge a log line (issue 13 item 11).
+        this.store = new OutputStore(fs, out, storeCfg, m -> log.warn(PeerLog.escape(m)));
+        this.peerLog = new PeerLog(log::warn);
         store.parallelIo(io);
-        this.endpoint = newEndpoint(cfg, store, events(log, status));
+        this.endpoint = newEndpoint(cfg, store, events(log, status, peerLog));
         endpoint.setMemoryBudget(memoryBudgetBytes);
         endpoint.setServerStreamLimit(storeCfg.maxStreams());
         endpoint.setWindowLimiter(new FairShareLimiter(throttle));
@@ -397,36 +401,37 @@ public final class UdpServer implements AutoCloseable {
             + (st.appendStalls() - p.appendStalls()) + " append stalls");
     }
 
-    private static ServerEvents events(Log log, ServerStatus status) {
+    /** Log lines about what agents do; every peer-supplied string is escaped (PeerLog.escape). */
+    static ServerEvents events(Log log, ServerStatus status, PeerLog peerLog) {
         return new ServerEvents() {
             /** --debug only: when each live connection started (engine clock), for its summary line. */
             private final HashMap<Long, Long> startedNs = new HashMap<>();
 
             @Override
             public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-                log.info("agent '" + agentId + "' connected from " + from.getAddress().getHostAddress() + ":"
+                log.info("agent '" + PeerLog.escape(agentId) + "' connected from " + from.getAddress().getHostAddress() + ":"
                     + from.getPort());
                 status.onConnected(agentId);
                 if (log.debugEnabled()) {
                     startedNs.put(connectionId, System.nanoTime());
-                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " started");
+                    log.debug("agent '" + PeerLog.escape(agentId) + "' connection " + Long.toHexString(connectionId) + " started");
                 }
             }
 
             @Override
             public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
                                        StreamStatus status) {
+                String who = PeerLog.escape(agentId) + " " + PeerLog.escape(path) + " #" + generation;
                 if (status == StreamStatus.OK) {
-                    log.info(agentId + " " + path + " #" + generation + ": stream "
-                        + (resumeOffset == 0 ? "opened" : "resumed at offset " + resumeOffset));
+                    log.info(who + ": stream " + (resumeOffset == 0 ? "opened" : "resumed at offset " + resumeOffset));
                 } else {
-                    log.warn(agentId + " " + path + " #" + generation + ": refused (" + status + ")");
+                    peerLog.warn(agentId, who + ": refused (" + status + ")", System.nanoTime());
                 }
             }
 
             @Override
             public void onClosed(String agentId, long connectionId, CloseCode code) {
-                log.info("agent '" + agentId + "' disconnected (" + code + ")");
+                log.info("agent '" + PeerLog.escape(agentId) + "' disconnected (" + code + ")");
             }
 
             @Override
@@ -434,7 +439,7 @@ public final class UdpServer implements AutoCloseable {
                 status.onConnectionEnded(agentId, bytesReceived);
                 Long t0 = startedNs.remove(connectionId);
                 if (log.debugEnabled()) {
-                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " ended: "
+                    log.debug("agent '" + PeerLog.escape(agentId) + "' connection " + Long.toHexString(connectionId) + " ended: "
                         + bytesReceived + " new payload bytes" + (t0 == null ? ""
                             : String.format(" in %.1f s", (System.nanoTime() - t0) / 1e9)));
                 }
@@ -442,7 +447,7 @@ public final class UdpServer implements AutoCloseable {
 
             @Override
             public void onAgentIdInUse(String agentId, InetSocketAddress holder, InetSocketAddress refused) {
-                log.warn("agent id '" + agentId + "' is held by " + holder.getAddress().getHostAddress() + ":"
+                log.warn("agent id '" + PeerLog.escape(agentId) + "' is held by " + holder.getAddress().getHostAddress() + ":"
                     + holder.getPort() + "; refused another agent from " + refused.getAddress().getHostAddress()
                     + ":" + refused.getPort() + " (two agents share this id: give each a unique --id)");
             }
@@ -450,8 +455,9 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onLossReport(String agentId, String path, long generation, long from, long to,
                                      String reason) {
-                log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to
-                    + " LOST at the source (" + reason + ")");
+                peerLog.warn(agentId, PeerLog.escape(agentId) + " " + PeerLog.escape(path) + " #" + generation
+                    + ": agent reports bytes " + from + ".." + to + " LOST at the source (" + PeerLog.escape(reason)
+                    + ")", System.nanoTime());
                 if (path != null) {
                     status.onLossReport(agentId, to - from); // deduplicated by the engine per stream
                 }
@@ -460,10 +466,10 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onStorageStalled(String agentId, String path, boolean stalled) {
                 if (stalled) {
-                    log.warn("agent '" + agentId + "' " + path + ": storage refuses writes (disk full or I/O "
+                    log.warn("agent '" + PeerLog.escape(agentId) + "' " + PeerLog.escape(path) + ": storage refuses writes (disk full or I/O "
                         + "error): window closed, nothing more is acknowledged as durable; retrying");
                 } else {
-                    log.info("agent '" + agentId + "': storage takes writes again, window reopened");
+                    log.info("agent '" + PeerLog.escape(agentId) + "': storage takes writes again, window reopened");
                 }
             }
         };
@@ -535,6 +541,7 @@ public final class UdpServer implements AutoCloseable {
                 int work = 0;
                 if (now - status.nextPublishNs(nextPublish) >= 0) {
                     status.publish(endpoint, now, Instant.now());
+                    peerLog.flush(now); // counts of warnings left out, for periods that ended
                     nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
                     if (log.debugEnabled() && now - nextDebugSummaryNs >= 0) {
                         nextDebugSummaryNs = now + DEBUG_SUMMARY_NS;
