@@ -173,6 +173,9 @@ public final class ServerEndpoint {
 
         final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
         final HashMap<Integer, Long> recentlyClosed = new HashMap<>();
+        /** Refused STREAM_OPENs' replies, the last RECENTLY_CLOSED of them: not streams, not counted. */
+        final HashMap<Integer, ServerStream> refused = new HashMap<>();
+        final ArrayDeque<Integer> refusedOrder = new ArrayDeque<>();
         /** STREAM_OPENs waiting for this turn's batch of store opens, by stream id. */
         final Int2ObjectHashMap<StreamOpen> openingIds = new Int2ObjectHashMap<>();
         /** A PING arrived: its ACK repeats every durable offset (wire-spec.md 5). */
@@ -948,6 +951,9 @@ public final class ServerEndpoint {
             return;
         }
         ServerStream s = c.streams.get(sid);
+        if (s == null) {
+            s = c.refused.get(sid);
+        }
         if (s != null) {
             if (!s.open.equals(open)) {
                 // Not a repeat (wire-spec.md 6.1): answering with the old reply would bind another file's bytes
@@ -1035,9 +1041,17 @@ public final class ServerEndpoint {
             c.undurableBytes += Math.max(0, st.held() - st.durable());
             c.streams.put(sid, s);
             streamsHeld++;
+        } else {
+            // A refusal is no open stream (issue 13 item 4): in the stream table, ten refusals filled a 10-stream
+            // table and locked the agent out until it reconnected. Only its reply is remembered, in a bounded
+            // list, so a copy of the open gets the same answer (a STORAGE_ERROR must not turn into an OK for a
+            // stream the agent has given up on).
+            c.refused.put(sid, s);
+            c.refusedOrder.add(sid);
+            if (c.refusedOrder.size() > RECENTLY_CLOSED) {
+                c.refused.remove(c.refusedOrder.poll());
+            }
         }
-        // A refusal keeps nothing (issue 13 item 4): kept, ten refusals filled a 10-stream table and locked the
-        // agent out until it reconnected. A copy of the open asks the store again and gets the same answer.
         queueControl(c.address, Integer.MAX_VALUE, c.id, reply);
         events.onStreamOpened(c.agentId, open.getPath(), r.generation(), r.resumeOffset(), r.status());
     }

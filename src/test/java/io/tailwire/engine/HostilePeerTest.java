@@ -149,7 +149,7 @@ class HostilePeerTest {
         }
         // Before: the ten first refusals filled the table and this open got TOO_MANY_STREAMS until a reconnect.
         assertEquals(StreamStatus.OK, openStatus(h, conn, 21, "/good"));
-        // A copy of a refused open is answered the same (wire-spec 6.1), still without state.
+        // A copy of a refused open is answered the same (wire-spec 6.1), and holds no stream.
         assertEquals(StreamStatus.BAD_PATH, openStatus(h, conn, 1, "/refused/1"));
     }
 
