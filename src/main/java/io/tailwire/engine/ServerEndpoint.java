@@ -295,8 +295,9 @@ public final class ServerEndpoint {
     private long exceededAllowance;
     private long evictions;
     private final HashMap<java.net.InetAddress, SourceState> sources = new HashMap<>();
-    private int connectionsPerAddress = DEFAULT_CONNECTIONS_PER_ADDRESS;
-    private int handshakesPerSecond = DEFAULT_HANDSHAKES_PER_SECOND;
+    /** Volatile: the command line sets them from the main thread while the engine runs. */
+    private volatile int connectionsPerAddress = DEFAULT_CONNECTIONS_PER_ADDRESS;
+    private volatile int handshakesPerSecond = DEFAULT_HANDSHAKES_PER_SECOND;
     private long quotaRefusals;
     /** Streams open on all connections (refusals hold none). */
     private int streamsHeld;
@@ -432,7 +433,7 @@ public final class ServerEndpoint {
         this.serverStreamLimit = Math.max(1, streams);
     }
 
-    /** Limits per source IP address: live connections, and new connections per second (wire-spec 3). */
+    /** Limits per source IP address: live connections, and new connections per second (wire-spec 3). Any thread. */
     public void setSourceLimits(int connections, int handshakesPerSecond) {
         this.connectionsPerAddress = Math.max(1, connections);
         this.handshakesPerSecond = Math.max(1, handshakesPerSecond);
