@@ -54,6 +54,14 @@ public final class ServerMain {
             + "least 1)")
         int maxStreams = DEFAULT_MAX_STREAMS;
 
+        @Parameter(names = "--max-connections-per-address", description = "Connections from one source IP address "
+            + "at once (at least 1; many agents behind one NAT share one)")
+        int maxConnectionsPerAddress = io.tailwire.engine.ServerEndpoint.DEFAULT_CONNECTIONS_PER_ADDRESS;
+
+        @Parameter(names = "--handshakes-per-second", description = "New connections per second from one source "
+            + "IP address (at least 1)")
+        int handshakesPerSecond = io.tailwire.engine.ServerEndpoint.DEFAULT_HANDSHAKES_PER_SECOND;
+
         @Parameter(names = "--memory-budget", description = "Receive buffer memory shared by all connections, at "
             + "least --max-datagram: each sending connection gets at most this divided by the number of sending "
             + "connections. Size: " + ByteSize.FORMS, converter = ByteSize.class)
@@ -91,6 +99,8 @@ public final class ServerMain {
                 + Wire.MAX_MAX_DATAGRAM, err);
         Cli.require(o.maxConnections >= 1, PROGRAM, "--max-connections must be at least 1", err);
         Cli.require(o.maxStreams >= 1, PROGRAM, "--max-streams must be at least 1", err);
+        Cli.require(o.maxConnectionsPerAddress >= 1, PROGRAM, "--max-connections-per-address must be at least 1", err);
+        Cli.require(o.handshakesPerSecond >= 1, PROGRAM, "--handshakes-per-second must be at least 1", err);
         Cli.require(o.connectionBuffer >= o.maxDatagram, PROGRAM, "--connection-buffer must be at least one "
             + "datagram (--max-datagram, " + o.maxDatagram + " bytes)", err);
         Cli.require(o.memoryBudget >= o.maxDatagram, PROGRAM, "--memory-budget must be at least one datagram "
@@ -140,6 +150,7 @@ public final class ServerMain {
             return 1;
         }
         server.status().setDisconnectedLingerNs(o.agentLingerS * 1_000_000_000L);
+        server.endpoint().setSourceLimits(o.maxConnectionsPerAddress, o.handshakesPerSecond);
         if (o.admin != null) {
             try {
                 server.startAdmin(o.admin);

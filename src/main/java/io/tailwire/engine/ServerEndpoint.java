@@ -42,6 +42,11 @@ import org.agrona.concurrent.UnsafeBuffer;
 public final class ServerEndpoint {
     /** Delivered slot buffers kept for reuse per connection; more are left to the collector. */
     static final int SPARE_SLOTS = 8;
+    /**
+     * Heap a buffered packet costs beyond its datagram bytes: the UnsafeBuffer object and the array header
+     * (about 80 bytes on a 64-bit JVM, rounded up). Charged so that many tiny packets cannot hide their cost.
+     */
+    static final int SLOT_OVERHEAD_BYTES = 96;
 
     /** A snapshot of counters. */
     public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,
@@ -57,9 +62,65 @@ public final class ServerEndpoint {
     /** A connection counts as active for the memory share while it sent DATA within this time. */
     static final long ACTIVE_NS = 1_000_000_000L;
     private static final long ACTIVE_SCAN_NS = 100_000_000L;
+    /**
+     * Highest generation number a STREAM_OPEN may name: 2^32. Generations count a path's rotations and
+     * truncations (one a second for 136 years), and n+1 can never wrap a 64-bit number (wire-spec 6.1).
+     */
+    public static final long MAX_GENERATION = 1L << 32;
+    /**
+     * Largest offset a LOSS_REPORT may count up to: 2^44 bytes (16 TiB), ext4's largest file; a generation is one
+     * file, so no honest report reaches past it (wire-spec 6.5).
+     */
+    public static final long MAX_LOSS_OFFSET = 1L << 44;
+    /**
+     * The part of the server-wide stream limit (1/4) kept for agents below their fair share: an agent above it
+     * gets QUOTA_EXCEEDED once no more than this part is free.
+     */
+    static final int STREAM_RESERVE_DIVISOR = 4;
+    /**
+     * Payload a connection may send into its full receive buffer between two of our ACKs, in connection
+     * buffers, before it is closed with EXCEEDED_ALLOWANCE: an honest sender's bytes in flight stay within a
+     * window (at most one buffer), and twice that covers late originals of packets it declared lost.
+     */
+    static final int OVERFLOW_ALLOWANCE_BUFFERS = 2;
 
     private record Outgoing(InetSocketAddress to, byte[] bytes) {
     }
+
+    /** Per source IP address: its connections, and a token bucket of handshakes (one second's worth deep). */
+    private static final class SourceState {
+        int connections;
+        double handshakes;
+        long refilledNs;
+
+        SourceState(long nowNs, int perSecond) {
+            this.refilledNs = nowNs;
+            this.handshakes = perSecond;
+        }
+
+        boolean takeHandshake(long nowNs, int perSecond) {
+            handshakes = Math.min(perSecond, handshakes + (nowNs - refilledNs) * (perSecond / 1e9));
+            refilledNs = nowNs;
+            if (handshakes < 1) {
+                return false;
+            }
+            handshakes--;
+            return true;
+        }
+    }
+
+    /**
+     * Default connections per source IP address: 256, many NATed hosts behind one address still fit, while one
+     * host cannot fill the default table of 1024 (issue 13 item 2).
+     */
+    public static final int DEFAULT_CONNECTIONS_PER_ADDRESS = 256;
+    /**
+     * Default new connections per second per source IP address: 50, a data centre's agents restarting behind one
+     * NAT reconnect within seconds, and one host needs 20 s to make the 1024 connections of a full table.
+     */
+    public static final int DEFAULT_HANDSHAKES_PER_SECOND = 50;
+    /** A full table closes a connection quiet (no DATA) for this long to admit a newcomer: 10 s. */
+    static final long QUIET_EVICT_NS = 10_000_000_000L;
 
     private static final class ServerStream {
         final int id;
@@ -104,10 +165,17 @@ public final class ServerEndpoint {
         final ArrayDeque<UnsafeBuffer> spareSlots = new ArrayDeque<>();
         long deliveredPn;
         long bufferedBytes;
+        /** Heap the reorder ring really holds: each buffered slot's capacity plus SLOT_OVERHEAD_BYTES. */
+        long heldBytes;
+        /** Payload sent into a full buffer since our last ACK (EXCEEDED_ALLOWANCE, wire-spec.md 7.1). */
+        long overflowSinceAck;
         long undurableBytes;
 
         final Int2ObjectHashMap<ServerStream> streams = new Int2ObjectHashMap<>();
         final HashMap<Integer, Long> recentlyClosed = new HashMap<>();
+        /** Refused STREAM_OPENs' replies, the last RECENTLY_CLOSED of them: not streams, not counted. */
+        final HashMap<Integer, ServerStream> refused = new HashMap<>();
+        final ArrayDeque<Integer> refusedOrder = new ArrayDeque<>();
         /** STREAM_OPENs waiting for this turn's batch of store opens, by stream id. */
         final Int2ObjectHashMap<StreamOpen> openingIds = new Int2ObjectHashMap<>();
         /** A PING arrived: its ACK repeats every durable offset (wire-spec.md 5). */
@@ -174,7 +242,8 @@ public final class ServerEndpoint {
 
     private final ServerEndpointConfig cfg;
     private final RetryTokens tokens;
-    private final SplittableRandom random;
+    /** Connection ids and server_instance: a secure generator in the server, a seeded one in tests and the simulator. */
+    private final java.util.random.RandomGenerator random;
     private final long serverInstance;
     private final StreamStore store;
     private final ServerEvents events;
@@ -223,11 +292,38 @@ public final class ServerEndpoint {
     private long protocolViolations;
     private long appendStalls;
     private long agentIdRefusals;
+    private long exceededAllowance;
+    private long evictions;
+    private final HashMap<java.net.InetAddress, SourceState> sources = new HashMap<>();
+    /** Volatile: the command line sets them from the main thread while the engine runs. */
+    private volatile int connectionsPerAddress = DEFAULT_CONNECTIONS_PER_ADDRESS;
+    private volatile int handshakesPerSecond = DEFAULT_HANDSHAKES_PER_SECOND;
+    private long quotaRefusals;
+    /** Streams open on all connections (refusals hold none). */
+    private int streamsHeld;
+    /** The store's server-wide stream limit, for the per-agent quota; unlimited until set. */
+    private int serverStreamLimit = Integer.MAX_VALUE;
+    /** Heap held by all reorder rings together, bounded by the memory budget (issue 13 item 1). */
+    private long heldTotal;
 
+    /**
+     * Deterministic ids from {@code seed}: for tests and the simulator, which must replay. Anyone who sees one
+     * server_instance can predict every connection id (SplittableRandom's step is invertible), so a server
+     * facing a network uses the constructor taking a SecureRandom.
+     */
     public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, long seed, StreamStore store, ServerEvents events) {
+        this(cfg, secret, new SplittableRandom(seed), store, events);
+    }
+
+    /**
+     * Ids and server_instance from {@code ids}: a {@link java.security.SecureRandom} in the real server, so blind
+     * injection (spoofed DATA or CLOSE) needs the 64-bit id guessed (issue 13 item 7).
+     */
+    public ServerEndpoint(ServerEndpointConfig cfg, byte[] secret, java.util.random.RandomGenerator ids,
+                          StreamStore store, ServerEvents events) {
         this.cfg = cfg;
         this.tokens = new RetryTokens(secret, cfg.tokenValidityNs());
-        this.random = new SplittableRandom(seed);
+        this.random = ids;
         this.serverInstance = random.nextLong();
         this.store = store;
         this.events = events == null ? ServerEvents.NONE : events;
@@ -283,7 +379,7 @@ public final class ServerEndpoint {
 
     /** What the server shows about one connection; see {@link #connections()}. */
     public record ConnectionInfo(String agentId, InetSocketAddress address, long connectedAtNs, long lastReceivedNs,
-                                 long window, long bytesReceived, long bufferedBytes, boolean stalled,
+                                 long window, long bytesReceived, long bufferedBytes, long heldBytes, boolean stalled,
                                  java.util.List<StreamInfo> streams) {
     }
 
@@ -303,14 +399,59 @@ public final class ServerEndpoint {
                 }
             }
             list.add(new ConnectionInfo(c.agentId, c.address, c.connectedAtNs, c.lastReceivedNs,
-                c.lastAdvertisedWindow, c.bytesReceived, c.bufferedBytes, c.stalledUntilNs != Long.MAX_VALUE,
+                c.lastAdvertisedWindow, c.bytesReceived, c.bufferedBytes, c.heldBytes, c.stalledUntilNs != Long.MAX_VALUE,
                 java.util.List.copyOf(ss)));
         }
         return list;
     }
 
+    /**
+     * Heap held by every connection's reorder ring, counted from the buffers themselves (not the charge kept
+     * as they come and go): capacity plus SLOT_OVERHEAD_BYTES per buffered packet. For tests and metrics.
+     */
+    public long reorderHeapBytes() {
+        long sum = 0;
+        for (Conn c : conns) {
+            for (UnsafeBuffer b : c.slots) {
+                if (b != null) {
+                    sum += b.capacity() + SLOT_OVERHEAD_BYTES;
+                }
+            }
+        }
+        return sum;
+    }
+
     public int connectionCount() {
         return conns.size();
+    }
+
+    /**
+     * The store's server-wide limit on open streams (OutputStore.Config.maxStreams): each agent's quota is a
+     * share of it (wire-spec 6.1). Engine thread, before traffic.
+     */
+    public void setServerStreamLimit(int streams) {
+        this.serverStreamLimit = Math.max(1, streams);
+    }
+
+    /** Limits per source IP address: live connections, and new connections per second (wire-spec 3). Any thread. */
+    public void setSourceLimits(int connections, int handshakesPerSecond) {
+        this.connectionsPerAddress = Math.max(1, connections);
+        this.handshakesPerSecond = Math.max(1, handshakesPerSecond);
+    }
+
+    /** Quiet connections closed to admit a newcomer to a full table, for metrics. */
+    public long evictions() {
+        return evictions;
+    }
+
+    /** STREAM_OPENs refused with QUOTA_EXCEEDED, for metrics. */
+    public long quotaRefusals() {
+        return quotaRefusals;
+    }
+
+    /** Connections closed with EXCEEDED_ALLOWANCE (wire-spec.md 7.1), for metrics. */
+    public long exceededAllowance() {
+        return exceededAllowance;
     }
 
     /** HELLOs refused with AGENT_ID_IN_USE (wire-spec.md 3), for metrics. */
@@ -487,10 +628,27 @@ public final class ServerEndpoint {
         if (existing != null) {
             closeConnection(existing, CloseCode.REPLACED, "replaced by a newer connection", true);
         }
-        if (conns.size() >= cfg.maxConnections()) {
-            busyRejections++;
-            queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BUSY).setReason("connection limit")
-                .setRetryAfterMs(cfg.busyRetryAfterMs()).build());
+        // Per source address (validated by the token, so not spoofable): one host cannot fill the table
+        // (issue 13 item 2: one socket made 10,000 connections in 4.3 s).
+        java.net.InetAddress source = from.getAddress();
+        SourceState src = sources.get(source);
+        if (src != null && src.connections >= connectionsPerAddress) {
+            busy(from, length, "too many connections from " + source.getHostAddress());
+            return;
+        }
+        if (src == null) {
+            if (sources.size() >= cfg.maxConnections() * 2) {
+                forgetQuietSources(nowNs);
+            }
+            src = new SourceState(nowNs, handshakesPerSecond);
+            sources.put(source, src);
+        }
+        if (!src.takeHandshake(nowNs, handshakesPerSecond)) {
+            busy(from, length, "too many new connections per second from " + source.getHostAddress());
+            return;
+        }
+        if (conns.size() >= cfg.maxConnections() && !evictQuiet(nowNs)) {
+            busy(from, length, "connection limit");
             return;
         }
         long id;
@@ -519,10 +677,44 @@ public final class ServerEndpoint {
         byId.put(id, c);
         byAgent.put(agentId, c);
         conns.add(c);
+        src.connections++;
         rescanActive = true; // a newcomer shares the socket budget at once
         queueRaw(from, welcome);
         welcomesSent++;
         events.onConnected(agentId, from, id);
+    }
+
+    private void busy(InetSocketAddress from, int length, String reason) {
+        busyRejections++;
+        queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BUSY).setReason(reason)
+            .setRetryAfterMs(cfg.busyRetryAfterMs()).build());
+    }
+
+    /**
+     * The table is full: makes room by closing (BUSY) the connection that has been without DATA the longest,
+     * if that is at least {@link #QUIET_EVICT_NS}; agents sending data are never pushed out by newcomers.
+     */
+    private boolean evictQuiet(long nowNs) {
+        Conn victim = null;
+        for (Conn c : conns) {
+            long quietSince = c.lastDataNs == Long.MIN_VALUE ? c.connectedAtNs : c.lastDataNs;
+            if (nowNs - quietSince >= QUIET_EVICT_NS && (victim == null
+                || quietSince - (victim.lastDataNs == Long.MIN_VALUE ? victim.connectedAtNs : victim.lastDataNs) < 0)) {
+                victim = c;
+            }
+        }
+        if (victim == null) {
+            return false;
+        }
+        evictions++;
+        closeConnection(victim, CloseCode.BUSY, "idle connection closed to admit another; reconnect when there"
+            + " is data", true);
+        return true;
+    }
+
+    /** Drops the handshake state of addresses with no connection whose bucket has refilled: they cost nothing. */
+    private void forgetQuietSources(long nowNs) {
+        sources.values().removeIf(st -> st.connections == 0 && nowNs - st.refilledNs >= 1_000_000_000L);
     }
 
     /** Counts the connections that sent DATA within {@link #ACTIVE_NS}: they share the memory budget. */
@@ -576,12 +768,28 @@ public final class ServerEndpoint {
         // the first copy got here (the sender undoes its window reduction on that evidence, wire-spec 7.3).
         c.echoTimestamp = data.timestamp();
         c.echoArrivalNs = nowNs;
+        // A packet delivered at once borrows a reusable max-size slot; one that must wait in the reorder buffer
+        // is held in a buffer of its own size, so it costs what it carries: 1023 one-byte packets behind a
+        // withheld packet 0 pinned 67 MB in max-size slots (issue 13 item 1).
+        boolean immediate = pn == cumBefore && c.deliveredPn == cumBefore && c.stalledUntilNs == Long.MAX_VALUE;
+        int capacity = immediate || length == c.maxDatagram ? c.maxDatagram : length;
+        long charge = capacity + SLOT_OVERHEAD_BYTES;
+        boolean overBuffer = c.bufferedBytes + payload > cfg.connectionBudgetBytes()
+            || heldTotal + charge > memoryBudgetBytes;
         // The packet at the cumulative point is taken even over budget: a buffer full of later packets waits
         // for exactly it, and refusing it would deadlock (wire-spec 7.1). It costs at most one extra packet.
-        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING
-            || (pn != cumBefore && c.bufferedBytes + payload > cfg.connectionBudgetBytes())) {
+        if (pn >= cumBefore + RING || pn >= c.deliveredPn + RING || (!immediate && overBuffer)) {
             dropped++;
             c.ackNow = true; // beyond the SACK range or our buffer: tell the sender where we are
+            if (overBuffer && pn < cumBefore + RING) {
+                c.overflowSinceAck += payload;
+                if (c.overflowSinceAck > OVERFLOW_ALLOWANCE_BUFFERS * cfg.connectionBudgetBytes()) {
+                    // An honest sender keeps within the windows we advertised, so it cannot get near this.
+                    exceededAllowance++;
+                    closeConnection(c, CloseCode.EXCEEDED_ALLOWANCE, "sent " + c.overflowSinceAck
+                        + " bytes into a full receive buffer between two ACKs", true);
+                }
+            }
             return;
         }
         ServerStream s = c.streams.get(data.streamId());
@@ -590,14 +798,13 @@ public final class ServerEndpoint {
             return;
         }
         int i = (int) (pn & MASK);
-        UnsafeBuffer slot = c.slots[i];
+        UnsafeBuffer slot = capacity == c.maxDatagram ? c.spareSlots.pollFirst() : null;
         if (slot == null) {
-            slot = c.spareSlots.pollFirst();
-            if (slot == null) {
-                slot = new UnsafeBuffer(new byte[c.maxDatagram]);
-            }
-            c.slots[i] = slot;
+            slot = new UnsafeBuffer(new byte[capacity]);
         }
+        c.slots[i] = slot;
+        c.heldBytes += charge;
+        heldTotal += charge;
         slot.putBytes(0, buf, index, length);
         c.slotLength[i] = length;
         c.bufferedBytes += payload;
@@ -657,9 +864,12 @@ public final class ServerEndpoint {
             }
             c.bufferedBytes -= payload;
             c.deliveredPn++;
+            long charge = c.slots[i].capacity() + SLOT_OVERHEAD_BYTES;
+            c.heldBytes -= charge;
+            heldTotal -= charge;
             // A delivered slot goes back to a small spare list: in-order traffic reuses a handful of buffers,
             // and an idle connection holds a few KiB instead of the whole 1024-slot ring.
-            if (c.spareSlots.size() < SPARE_SLOTS) {
+            if (c.spareSlots.size() < SPARE_SLOTS && c.slots[i].capacity() == c.maxDatagram) {
                 c.spareSlots.addFirst(c.slots[i]);
             }
             c.slots[i] = null;
@@ -709,18 +919,22 @@ public final class ServerEndpoint {
                 return; // a repeat arriving after the close: the agent sends reports before closing the stream
             }
             long from = loss.getFromOffset();
-            if (s != null) {
-                // The agent sends each report three times: count (and log) only bytes not reported before.
-                from = Math.max(from, s.lossReportedTo);
-                if (loss.getToOffset() <= from) {
+            // Unsigned on the wire: a to_offset of 2^63 or more reads negative here and is capped like any other.
+            long to = loss.getToOffset() < 0 ? MAX_LOSS_OFFSET : Math.min(loss.getToOffset(), MAX_LOSS_OFFSET);
+            if (s != null && s.stored != null) {
+                // Bytes the server holds were not lost, and no file reaches MAX_LOSS_OFFSET: a forged report of
+                // 0..2^62 put 4.6e18 into a loss metric (issue 13 item 9; wire-spec 6.5). The agent sends each
+                // report three times: count (and log) only bytes not reported before.
+                from = Math.max(from < 0 ? MAX_LOSS_OFFSET : from, Math.max(s.lossReportedTo, s.stored.held()));
+                if (to <= from) {
                     return;
                 }
-                lossReportedBytes += loss.getToOffset() - from;
-                s.lossReportedTo = loss.getToOffset();
+                lossReportedBytes += to - from;
+                s.lossReportedTo = to;
                 s.lossFrom = Math.min(s.lossFrom, loss.getFromOffset());
             }
             events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
-                from, loss.getToOffset(), loss.getReason());
+                from, to, loss.getReason());
         }
     }
 
@@ -730,7 +944,17 @@ public final class ServerEndpoint {
             dropped++;
             return;
         }
+        if (Long.compareUnsigned(open.getGeneration(), MAX_GENERATION) > 0) {
+            // No honest agent gets there, and the next generation after 2^64-1 wrapped to 0: the victim's
+            // whole file was shipped again (issue 13 item 8; wire-spec 6.1).
+            protocolViolation(c, "STREAM_OPEN of generation " + Long.toUnsignedString(open.getGeneration())
+                + " beyond " + MAX_GENERATION);
+            return;
+        }
         ServerStream s = c.streams.get(sid);
+        if (s == null) {
+            s = c.refused.get(sid);
+        }
         if (s != null) {
             if (!s.open.equals(open)) {
                 // Not a repeat (wire-spec.md 6.1): answering with the old reply would bind another file's bytes
@@ -752,15 +976,38 @@ public final class ServerEndpoint {
             }
             return; // a copy of an open already queued: its reply comes with the batch
         }
-        if (c.streams.size() + c.openingIds.size() >= cfg.maxStreamsPerConnection()) {
+        int held = c.streams.size() + c.openingIds.size();
+        if (held >= cfg.maxStreamsPerConnection()) {
             queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
                 .setStatus(StreamStatus.TOO_MANY_STREAMS).setMessage("stream table full").build());
+            return;
+        }
+        if (overStreamQuota(held)) {
+            quotaRefusals++;
+            queueControl(c.address, Integer.MAX_VALUE, c.id, StreamReply.newBuilder().setStreamId(sid)
+                .setStatus(StreamStatus.QUOTA_EXCEEDED).setMessage("this agent holds " + held + " streams, its share"
+                    + " of the server's " + serverStreamLimit + " while few are free; retry later").build());
             return;
         }
         // Opened with the others of this turn: a store can then make their metadata durable together.
         c.openingIds.put(sid, open);
         openConns.add(c);
         openRequests.add(new StreamStore.OpenRequest(c.agentId, open));
+    }
+
+    /**
+     * Per-agent stream quota within the server-wide limit (wire-spec 6.1, issue 13 item 3): an agent may hold
+     * more than its fair share (limit / (connections + 1)) only while more than a quarter of the limit is free, so
+     * one agent can never take the streams the others need.
+     */
+    private boolean overStreamQuota(int agentHeld) {
+        if (serverStreamLimit == Integer.MAX_VALUE) {
+            return false;
+        }
+        // Counting one agent more than are connected: the next to come needs a share too.
+        int fairShare = Math.max(1, serverStreamLimit / (conns.size() + 1));
+        long free = serverStreamLimit - (streamsHeld + openRequests.size());
+        return agentHeld >= fairShare && free <= serverStreamLimit / STREAM_RESERVE_DIVISOR;
     }
 
     /** Opens every stream requested since the last poll, in one call to the store, and answers each. */
@@ -793,8 +1040,19 @@ public final class ServerEndpoint {
         if (st != null) {
             s.reportedDurable = st.durable();
             c.undurableBytes += Math.max(0, st.held() - st.durable());
+            c.streams.put(sid, s);
+            streamsHeld++;
+        } else {
+            // A refusal is no open stream (issue 13 item 4): in the stream table, ten refusals filled a 10-stream
+            // table and locked the agent out until it reconnected. Only its reply is remembered, in a bounded
+            // list, so a copy of the open gets the same answer (a STORAGE_ERROR must not turn into an OK for a
+            // stream the agent has given up on).
+            c.refused.put(sid, s);
+            c.refusedOrder.add(sid);
+            if (c.refusedOrder.size() > RECENTLY_CLOSED) {
+                c.refused.remove(c.refusedOrder.poll());
+            }
         }
-        c.streams.put(sid, s);
         queueControl(c.address, Integer.MAX_VALUE, c.id, reply);
         events.onStreamOpened(c.agentId, open.getPath(), r.generation(), r.resumeOffset(), r.status());
     }
@@ -834,6 +1092,7 @@ public final class ServerEndpoint {
             c.undurableBytes -= Math.max(0, s.stored.held() - durable);
             s.stored.release();
             c.streams.remove(s.id);
+            streamsHeld--;
             c.pendingCloses--;
             c.recentlyClosed.put(s.id, durable);
             c.recentlyClosedOrder.add(s.id);
@@ -856,11 +1115,19 @@ public final class ServerEndpoint {
             byAgent.remove(c.agentId);
         }
         conns.remove(c);
+        SourceState src = sources.get(c.address.getAddress());
+        if (src != null) {
+            src.connections--;
+        }
+        heldTotal -= c.heldBytes; // the ring goes with the connection
+        c.heldBytes = 0;
+        java.util.Arrays.fill(c.slots, null);
         for (ServerStream s : c.streams.values()) {
             if (s.stored != null) {
                 s.stored.release();
             }
         }
+        streamsHeld -= c.streams.size();
         c.streams.clear();
         if (sendClose) {
             queueControl(c.address, Integer.MAX_VALUE, c.id,
@@ -1046,6 +1313,7 @@ public final class ServerEndpoint {
             ack.sackWord(w, c.tracker.word(w));
         }
         c.ackNow = false;
+        c.overflowSinceAck = 0;
         c.unackedData = 0;
         c.ackDeadlineNs = Long.MAX_VALUE;
         c.lastAdvertisedWindow = window;

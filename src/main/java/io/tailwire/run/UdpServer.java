@@ -84,6 +84,44 @@ public final class UdpServer implements AutoCloseable {
     private final long memoryBudget;
     private AdminServer admin;
 
+    /**
+     * What happens when the engine or writer thread dies of anything (issue 13 item 1): a server whose
+     * engine thread is gone still answers /metrics while every agent stalls, so by default the process ends
+     * and its supervisor restarts it (the output files are the spool: agents resend what was not durable).
+     * Tests replace it so a failure does not end their JVM.
+     */
+    @FunctionalInterface
+    public interface FatalHandler {
+        void threadDied(String thread, Throwable cause);
+    }
+
+    /** Exit status when a server thread died: EX_SOFTWARE (sysexits.h), an internal error. */
+    public static final int EXIT_THREAD_DIED = 70;
+
+    /** Logs and halts: shutdown hooks would wait for the dead thread's work, so none run. */
+    public static FatalHandler exitProcess(Log log) {
+        return (thread, cause) -> {
+            log.error(thread + " thread died (" + cause + "); exiting with status " + EXIT_THREAD_DIED
+                + " so the supervisor restarts the server; agents resend what was not durable");
+            Runtime.getRuntime().halt(EXIT_THREAD_DIED);
+        };
+    }
+
+    private final FatalHandler fatal;
+    /** Peer-caused warnings, escaped and rate-limited per agent (engine thread). */
+    private final PeerLog peerLog;
+
+    /** The protocol engine as the server runs it: a random token secret, ids from a SecureRandom. */
+    public static ServerEndpoint newEndpoint(ServerEndpointConfig cfg, io.tailwire.engine.StreamStore store,
+                                             io.tailwire.engine.ServerEvents events) {
+        byte[] secret = new byte[32];
+        SecureRandom rnd = new SecureRandom();
+        rnd.nextBytes(secret);
+        // The generator itself, not a seed drawn from it: ids from a seeded SplittableRandom could be predicted
+        // from the server_instance every WELCOME carries (issue 13 item 7).
+        return new ServerEndpoint(cfg, secret, rnd, store, events);
+    }
+
     /** Default memory budget shared by all connections' receive buffers (--memory-budget). */
     public static final long DEFAULT_MEMORY_BUDGET = 256L << 20;
 
@@ -99,16 +137,24 @@ public final class UdpServer implements AutoCloseable {
      */
     public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
                      Log log, IngestThrottle throttle, long memoryBudgetBytes) throws IOException {
+        this(listen, out, fs, cfg, storeCfg, log, throttle, memoryBudgetBytes, exitProcess(log));
+    }
+
+    /** As above, with what to do when the engine or writer thread dies (default: {@link #exitProcess}). */
+    public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
+                     Log log, IngestThrottle throttle, long memoryBudgetBytes, FatalHandler fatal)
+        throws IOException {
         this.log = log;
+        this.fatal = fatal;
         this.throttle = throttle;
         this.memoryBudget = memoryBudgetBytes;
-        this.store = new OutputStore(fs, out, storeCfg, log::warn);
+        // The store's warnings quote refused paths: escaped, so a path cannot forge a log line (issue 13 item 11).
+        this.store = new OutputStore(fs, out, storeCfg, m -> log.warn(PeerLog.escape(m)));
+        this.peerLog = new PeerLog(log::warn);
         store.parallelIo(io);
-        byte[] secret = new byte[32];
-        SecureRandom rnd = new SecureRandom();
-        rnd.nextBytes(secret);
-        this.endpoint = new ServerEndpoint(cfg, secret, rnd.nextLong(), store, events(log, status));
+        this.endpoint = newEndpoint(cfg, store, events(log, status, peerLog));
         endpoint.setMemoryBudget(memoryBudgetBytes);
+        endpoint.setServerStreamLimit(storeCfg.maxStreams());
         endpoint.setWindowLimiter(new FairShareLimiter(throttle));
         status.register(metrics, store, memoryBudgetBytes);
         AdminMetrics.registerThrottle(metrics, throttle);
@@ -355,36 +401,37 @@ public final class UdpServer implements AutoCloseable {
             + (st.appendStalls() - p.appendStalls()) + " append stalls");
     }
 
-    private static ServerEvents events(Log log, ServerStatus status) {
+    /** Log lines about what agents do; every peer-supplied string is escaped (PeerLog.escape). */
+    static ServerEvents events(Log log, ServerStatus status, PeerLog peerLog) {
         return new ServerEvents() {
             /** --debug only: when each live connection started (engine clock), for its summary line. */
             private final HashMap<Long, Long> startedNs = new HashMap<>();
 
             @Override
             public void onConnected(String agentId, InetSocketAddress from, long connectionId) {
-                log.info("agent '" + agentId + "' connected from " + from.getAddress().getHostAddress() + ":"
+                log.info("agent '" + PeerLog.escape(agentId) + "' connected from " + from.getAddress().getHostAddress() + ":"
                     + from.getPort());
                 status.onConnected(agentId);
                 if (log.debugEnabled()) {
                     startedNs.put(connectionId, System.nanoTime());
-                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " started");
+                    log.debug("agent '" + PeerLog.escape(agentId) + "' connection " + Long.toHexString(connectionId) + " started");
                 }
             }
 
             @Override
             public void onStreamOpened(String agentId, String path, long generation, long resumeOffset,
                                        StreamStatus status) {
+                String who = PeerLog.escape(agentId) + " " + PeerLog.escape(path) + " #" + generation;
                 if (status == StreamStatus.OK) {
-                    log.info(agentId + " " + path + " #" + generation + ": stream "
-                        + (resumeOffset == 0 ? "opened" : "resumed at offset " + resumeOffset));
+                    log.info(who + ": stream " + (resumeOffset == 0 ? "opened" : "resumed at offset " + resumeOffset));
                 } else {
-                    log.warn(agentId + " " + path + " #" + generation + ": refused (" + status + ")");
+                    peerLog.warn(agentId, who + ": refused (" + status + ")", System.nanoTime());
                 }
             }
 
             @Override
             public void onClosed(String agentId, long connectionId, CloseCode code) {
-                log.info("agent '" + agentId + "' disconnected (" + code + ")");
+                log.info("agent '" + PeerLog.escape(agentId) + "' disconnected (" + code + ")");
             }
 
             @Override
@@ -392,7 +439,7 @@ public final class UdpServer implements AutoCloseable {
                 status.onConnectionEnded(agentId, bytesReceived);
                 Long t0 = startedNs.remove(connectionId);
                 if (log.debugEnabled()) {
-                    log.debug("agent '" + agentId + "' connection " + Long.toHexString(connectionId) + " ended: "
+                    log.debug("agent '" + PeerLog.escape(agentId) + "' connection " + Long.toHexString(connectionId) + " ended: "
                         + bytesReceived + " new payload bytes" + (t0 == null ? ""
                             : String.format(" in %.1f s", (System.nanoTime() - t0) / 1e9)));
                 }
@@ -400,7 +447,7 @@ public final class UdpServer implements AutoCloseable {
 
             @Override
             public void onAgentIdInUse(String agentId, InetSocketAddress holder, InetSocketAddress refused) {
-                log.warn("agent id '" + agentId + "' is held by " + holder.getAddress().getHostAddress() + ":"
+                log.warn("agent id '" + PeerLog.escape(agentId) + "' is held by " + holder.getAddress().getHostAddress() + ":"
                     + holder.getPort() + "; refused another agent from " + refused.getAddress().getHostAddress()
                     + ":" + refused.getPort() + " (two agents share this id: give each a unique --id)");
             }
@@ -408,8 +455,9 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onLossReport(String agentId, String path, long generation, long from, long to,
                                      String reason) {
-                log.warn(agentId + " " + path + " #" + generation + ": agent reports bytes " + from + ".." + to
-                    + " LOST at the source (" + reason + ")");
+                peerLog.warn(agentId, PeerLog.escape(agentId) + " " + PeerLog.escape(path) + " #" + generation
+                    + ": agent reports bytes " + from + ".." + to + " LOST at the source (" + PeerLog.escape(reason)
+                    + ")", System.nanoTime());
                 if (path != null) {
                     status.onLossReport(agentId, to - from); // deduplicated by the engine per stream
                 }
@@ -418,10 +466,10 @@ public final class UdpServer implements AutoCloseable {
             @Override
             public void onStorageStalled(String agentId, String path, boolean stalled) {
                 if (stalled) {
-                    log.warn("agent '" + agentId + "' " + path + ": storage refuses writes (disk full or I/O "
+                    log.warn("agent '" + PeerLog.escape(agentId) + "' " + PeerLog.escape(path) + ": storage refuses writes (disk full or I/O "
                         + "error): window closed, nothing more is acknowledged as durable; retrying");
                 } else {
-                    log.info("agent '" + agentId + "': storage takes writes again, window reopened");
+                    log.info("agent '" + PeerLog.escape(agentId) + "': storage takes writes again, window reopened");
                 }
             }
         };
@@ -438,6 +486,23 @@ public final class UdpServer implements AutoCloseable {
     static final long MIN_FORCE_INTERVAL_NS = 2_000_000L;
 
     private void writerLoop() {
+        try {
+            writeRounds();
+        } catch (Throwable e) {
+            died("writer", e);
+        }
+    }
+
+    /** A server thread ended by an exception or error while the server was running: the process must end. */
+    private void died(String thread, Throwable e) {
+        if (running.getAndSet(false)) {
+            failure = e;
+            log.error("server " + thread + " thread stopped: " + e);
+            fatal.threadDied(thread, e);
+        }
+    }
+
+    private void writeRounds() {
         long lastRound = System.nanoTime() - MIN_FORCE_INTERVAL_NS;
         while (running.get()) {
             long wait = lastRound + MIN_FORCE_INTERVAL_NS - System.nanoTime();
@@ -476,6 +541,7 @@ public final class UdpServer implements AutoCloseable {
                 int work = 0;
                 if (now - status.nextPublishNs(nextPublish) >= 0) {
                     status.publish(endpoint, now, Instant.now());
+                    peerLog.flush(now); // counts of warnings left out, for periods that ended
                     nextPublish = now + ServerStatus.PUBLISH_INTERVAL_NS;
                     if (log.debugEnabled() && now - nextDebugSummaryNs >= 0) {
                         nextDebugSummaryNs = now + DEBUG_SUMMARY_NS;
@@ -541,12 +607,9 @@ public final class UdpServer implements AutoCloseable {
                     send(tx, endpoint.lastDestination());
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            if (running.get()) {
-                failure = e;
-                log.error("server loop stopped: " + e);
-                running.set(false);
-            }
+        } catch (Throwable e) {
+            // Not only IOException: an OutOfMemoryError left the engine thread dead and the process up.
+            died("engine", e);
         }
     }
 

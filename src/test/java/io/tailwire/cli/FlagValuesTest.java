@@ -44,6 +44,8 @@ class FlagValuesTest {
         new Case("udp-server", "--max-datagram", "1199", "1200"),
         new Case("udp-server", "--max-datagram", "65508", "65507"),
         new Case("udp-server", "--max-streams", "0", "1"),
+        new Case("udp-server", "--max-connections-per-address", "0", "1"),
+        new Case("udp-server", "--handshakes-per-second", "0", "1"),
         new Case("udp-server", "--memory-budget", "-5", "256M"),
         new Case("udp-server", "--memory-budget", "99999999999G", "1g"),
         new Case("udp-server", "--admin", "nohost", "127.0.0.1:0"),

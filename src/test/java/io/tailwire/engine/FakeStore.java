@@ -67,9 +67,20 @@ final class FakeStore implements StreamStore {
     boolean refuseAppends;
     int opens;
 
+    /** Paths starting with this are refused with BAD_PATH, as the real store refuses a hostile path. */
+    String refusedPrefix = "/refused/";
+    /** Live streams the whole server may hold, like OutputStore.Config.maxStreams. */
+    int maxStreams = Integer.MAX_VALUE;
+
     @Override
     public OpenResult open(String agentId, StreamOpen request) {
         opens++;
+        if (request.getPath().startsWith(refusedPrefix)) {
+            return new OpenResult(StreamStatus.BAD_PATH, 0, 0, "refused", null);
+        }
+        if (streams.values().stream().filter(m -> !m.released).count() >= maxStreams) {
+            return new OpenResult(StreamStatus.TOO_MANY_STREAMS, 0, 0, "server holds " + maxStreams, null);
+        }
         long gen = request.getGeneration() == 0 ? 1 : request.getGeneration();
         Mem m = streams.computeIfAbsent(agentId + ":" + request.getPath() + ":" + gen, k -> new Mem());
         m.released = false;

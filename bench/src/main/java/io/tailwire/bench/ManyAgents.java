@@ -80,6 +80,9 @@ public final class ManyAgents {
             server = new ProcessBuilder("java", "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "-cp", jar,
                 "io.tailwire.cli.ServerMain", "--listen", "127.0.0.1:" + port, "--out", dir.resolve("out").toString(),
                 "--max-connections", String.valueOf(Math.max(n, 10)), "--memory-budget",
+                // All N agents come from 127.0.0.1 at once: lift the per-address limits (issue 13 item 2).
+                "--max-connections-per-address", String.valueOf(Math.max(n, 10)), "--handshakes-per-second",
+                String.valueOf(Math.max(n, 10)),
                 String.valueOf(memoryBudget))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile()).start();
             waitFor(() -> Files.readString(dir.resolve("server.log")).contains("listening"), 30);

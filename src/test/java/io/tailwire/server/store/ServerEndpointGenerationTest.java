@@ -240,4 +240,26 @@ class ServerEndpointGenerationTest {
         assertArrayEquals(bytes("def"), read(tmp.resolve("out/a/f")));
         assertEquals(1, storeLog.count("moved away"));
     }
+
+    /** Issue 13 item 8 over the real store: generations may be skipped, never pushed to where n+1 wraps. */
+    @Test
+    void aSkippedGenerationStillWorksAndOneNoAgentCouldReachIsRefused() throws IOException {
+        start();
+        int g1 = open("/f", 1, 0);
+        send(g1, 0, "abc");
+        assertTrue(run(conn::allAcked));
+        int g5 = open("/f", 5, 3); // 2..4 were deleted while the agent was away
+        assertEquals(StreamStatus.OK, agent.status.get(g5));
+        assertEquals(0, agent.resume.get(g5));
+        send(g5, 0, "def");
+        assertTrue(run(conn::allAcked));
+        conn.openStream("/f", -1L, FileIdentity.getDefaultInstance(), 3); // 2^64-1: before, the next one was 0
+        assertTrue(run(() -> agent.closeCode != null));
+        assertEquals(CloseCode.PROTOCOL_VIOLATION, agent.closeCode);
+        start();
+        int again = open("/f", 5, 3);
+        assertEquals(StreamStatus.OK, agent.status.get(again));
+        assertEquals(3, agent.resume.get(again), "generation 5 is still the newest, nothing wrapped");
+        assertArrayEquals(bytes("abcdef"), read(tmp.resolve("out/a/f")));
+    }
 }

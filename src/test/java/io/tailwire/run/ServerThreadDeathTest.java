@@ -1,0 +1,67 @@
+package io.tailwire.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.tailwire.agent.PollBackoff;
+import io.tailwire.agent.TailerConfig;
+import io.tailwire.cli.Log;
+import io.tailwire.engine.AgentConnectionConfig;
+import io.tailwire.engine.WindowLimiter;
+import io.tailwire.io.RealFs;
+import io.tailwire.server.OutputStore;
+import io.tailwire.server.admin.IngestThrottle;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Issue 13 item 1: an Error on the engine thread must end the process, not leave a server that only looks alive. */
+class ServerThreadDeathTest {
+    private static final InetAddress LO = InetAddress.getLoopbackAddress();
+
+    @Test
+    void anErrorOnTheEngineThreadReachesTheExitHandler(@TempDir Path dir) throws Exception {
+        CompletableFuture<String> died = new CompletableFuture<>();
+        try (UdpServer server = new UdpServer(new InetSocketAddress(LO, 0), dir.resolve("out"), RealFs.INSTANCE,
+            UdpServer.config(1472, 100, 1 << 20, 100), OutputStore.Config.DEFAULT, new Log("server"),
+            new IngestThrottle(), UdpServer.DEFAULT_MEMORY_BUDGET,
+            (thread, cause) -> died.complete(thread + ": " + cause))) {
+            // The first HELLO with a valid token asks the limiter for the initial window, on the engine thread.
+            server.endpoint().setWindowLimiter(new WindowLimiter() {
+                @Override
+                public void consume(String agentId, long bytes, long nowNs) {
+                }
+
+                @Override
+                public long window(String agentId, long window, long minOpen, long nowNs) {
+                    throw new OutOfMemoryError("simulated");
+                }
+
+                @Override
+                public long whenAllowed(String agentId, long bytes, long nowNs) {
+                    return nowNs;
+                }
+            });
+            UdpAgent agent = new UdpAgent(server.address(), AgentConnectionConfig.defaults("t1"),
+                TailerConfig.of(List.of(dir.resolve("none.log").toString())), RealFs.INSTANCE, dir.resolve("state"),
+                new PollBackoff(), 7, 0, new Log("agent"));
+            try {
+                assertEquals("engine: java.lang.OutOfMemoryError: simulated", died.get(20, TimeUnit.SECONDS));
+                assertFalse(server.running());
+                assertNotNull(server.failure());
+                assertTrue(server.failure() instanceof OutOfMemoryError);
+            } finally {
+                agent.kill();
+            }
+        }
+    }
+}
