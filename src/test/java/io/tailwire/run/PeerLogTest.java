@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.proto.StreamStatus;
-import io.tailwire.server.ServerStatus;
+import io.tailwire.server.status.ServerStatus;
 
 import org.junit.jupiter.api.Test;
 

@@ -12,11 +12,11 @@ import java.util.function.BooleanSupplier;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
-import io.tailwire.server.admin.IngestThrottle;
+import io.tailwire.server.store.OutputStore;
+import io.tailwire.server.limit.IngestThrottle;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

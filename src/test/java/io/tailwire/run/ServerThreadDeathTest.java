@@ -14,12 +14,12 @@ import java.util.concurrent.TimeUnit;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.cli.Log;
+import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.WindowLimiter;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.OutputStore;
-import io.tailwire.server.admin.IngestThrottle;
+import io.tailwire.server.store.OutputStore;
+import io.tailwire.server.limit.IngestThrottle;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
