@@ -3,8 +3,13 @@ package io.tailwire.agent;
 /**
  * Something the tailer noticed, for logging (and, for {@link Kind#LOSS}, for a LOSS_REPORT).
  * {@code from}/{@code to} are a byte range of the generation for LOSS, otherwise -1 unless noted.
+ * {@code generation} is the generation's number when the event was made; {@code source} is the generation
+ * itself (null for path-level events): a generation queued behind a rotated file that turns out to have been
+ * truncated is renumbered one up after its events were made, so whoever looks at an event later asks
+ * {@link #currentGeneration()}, not the number it carried.
  */
-public record TailEvent(Kind kind, String path, long generation, long from, long to, String reason) {
+public record TailEvent(Kind kind, String path, long generation, long from, long to, String reason,
+                        Generation source) {
     public enum Kind {
         /** A new generation started: a file appeared at the path, or a truncation began a new one. */
         NEW_FILE,
@@ -30,10 +35,23 @@ public record TailEvent(Kind kind, String path, long generation, long from, long
     }
 
     static TailEvent of(Kind kind, Generation g, String reason) {
-        return new TailEvent(kind, g.path(), g.number(), -1, -1, reason);
+        return new TailEvent(kind, g.path(), g.number(), -1, -1, reason, g);
     }
 
     static TailEvent loss(Generation g, long from, long to, String reason) {
-        return new TailEvent(Kind.LOSS, g.path(), g.number(), from, to, reason);
+        return new TailEvent(Kind.LOSS, g.path(), g.number(), from, to, reason, g);
+    }
+
+    static TailEvent finished(Generation g, long finalLength, String reason) {
+        return new TailEvent(Kind.FINISHED, g.path(), g.number(), -1, finalLength, reason, g);
+    }
+
+    static TailEvent ofPath(Kind kind, String path, String reason) {
+        return new TailEvent(kind, path, 0, -1, -1, reason, null);
+    }
+
+    /** The generation's number now (it may have moved up since the event was made), or the number carried. */
+    public long currentGeneration() {
+        return source == null ? generation : source.number();
     }
 }

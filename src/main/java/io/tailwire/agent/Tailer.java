@@ -155,8 +155,8 @@ public final class Tailer implements Closeable {
 
     /** A lasting error about {@code subject} (a path or a glob) becomes one ERROR event and one RECOVERED event. */
     private LoggedCondition condition(String subject) {
-        return new LoggedCondition(null, m -> events.accept(new TailEvent(Kind.ERROR, subject, 0, -1, -1, m)),
-            m -> events.accept(new TailEvent(Kind.RECOVERED, subject, 0, -1, -1, m)));
+        return new LoggedCondition(null, m -> events.accept(TailEvent.ofPath(Kind.ERROR, subject, m)),
+            m -> events.accept(TailEvent.ofPath(Kind.RECOVERED, subject, m)));
     }
 
     private boolean walk(Glob g, Path dir, int depth, Set<FileKey> live, Set<FileKey> seenClaimed)
@@ -337,7 +337,7 @@ public final class Tailer implements Closeable {
         g.state = State.ENDED;
         g.finalLength = len;
         g.size = Math.max(g.size, len);
-        events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, len, "final length known"));
+        events.accept(TailEvent.finished(g, len, "final length known"));
         Generation next = nextOf(g);
         if (next != null) {
             next.previousLength = len;
@@ -873,7 +873,7 @@ public final class Tailer implements Closeable {
         t.gens.addLast(g);
         headsVersion++;
         events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
-        events.accept(new TailEvent(Kind.FINISHED, g.path(), g.number, -1, g.finalLength, "file not found"));
+        events.accept(TailEvent.finished(g, g.finalLength, "file not found"));
         if (truncated == null) {
             return false;
         }
