@@ -600,6 +600,7 @@ public final class AgentConnection {
             persistBackoff = 0;
         }
         armProbe();
+        assert counters() && ringMatchesCounters();
         for (int i = 0, n = ack.durableCount(); i < n; i++) {
             events.onDurable(ack.durableStreamId(i), ack.durableOffset(i));
         }
@@ -622,6 +623,7 @@ public final class AgentConnection {
         bytesAcked += s.payloadLength;
         s.state = FREE;
         AgentStream st = streams.get(s.streamId);
+        assert st == null || st.unacked > 0 : "stream " + s.streamId + " acknowledged more packets than it queued";
         if (st != null && --st.unacked == 0 && st.phase == StreamPhase.CLOSING) {
             timers.setDue(Timer.CONTROL);
         }
@@ -733,6 +735,7 @@ public final class AgentConnection {
         if (state == State.CONNECTED) {
             armProbe(); // what poll sent or declared lost moves the probe deadline
         }
+        assert counters();
         return len;
     }
 
@@ -767,7 +770,10 @@ public final class AgentConnection {
                     if ((bytesInFlight + s.payloadLength <= limit || bytesInFlight == 0) && bytesInFlight < cwnd) {
                         lostCount--;
                         retransmissions++;
-                        return sent(transmit(s, out, nowNs), nowNs);
+                        int len = transmit(s, out, nowNs);
+                        assert bytesInFlight <= limit || bytesInFlight == s.payloadLength
+                            : "retransmission put " + bytesInFlight + " bytes in flight over the window " + limit;
+                        return sent(len, nowNs);
                     }
                     break; // keep order: the oldest lost packet goes first
                 }
@@ -778,7 +784,9 @@ public final class AgentConnection {
             Slot s = slots[(int) (sendNext & MASK)];
             if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
                 sendNext++;
-                return sent(transmit(s, out, nowNs), nowNs);
+                int len = transmit(s, out, nowNs);
+                assert bytesInFlight <= limit : bytesInFlight + " bytes in flight over the window " + limit;
+                return sent(len, nowNs);
             }
         }
         // Blocked by a too-small receiver window with nothing in flight: probe (wire-spec.md 7.2).
@@ -896,6 +904,7 @@ public final class AgentConnection {
             cc.onPersistentCongestion(nowNs);
         }
         armRto();
+        assert ringMatchesCounters();
     }
 
     /** Arms {@link Timer#RTO} at the earliest deadline of a packet in flight, after packets left the flight. */
@@ -998,6 +1007,73 @@ public final class AgentConnection {
     private boolean nextPacketFits() {
         Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
         return bytesInFlight + s.payloadLength <= usableWindow() && bytesInFlight < cc.window();
+    }
+
+    /**
+     * The send ring's order and counters are consistent (checked with -ea after every ACK and poll; cheap).
+     * Throws AssertionError naming the broken one; returns true so it can be the operand of an assert.
+     */
+    private boolean counters() {
+        if (!(base <= sendNext && sendNext <= nextPn)) {
+            throw broken("ring out of order");
+        }
+        if (!(nextPn - base <= RING)) {
+            throw broken("more than " + RING + " packets queued");
+        }
+        if (!(bytesInFlight >= 0 && bytesInFlight <= queuedBytes)) {
+            throw broken("bytes in flight outside 0..queued");
+        }
+        if (!(queuedBytes <= cfg.sendBufferBytes())) {
+            throw broken("queued bytes over the send buffer");
+        }
+        if (!(lostCount >= 0 && lostCount <= sendNext - base)) {
+            throw broken("lost count outside the sent packets");
+        }
+        // The receiver delivered everything below its cumulative point: the sender keeps none of it, and
+        // sends nothing 1024 or more above it (wire-spec.md 5).
+        if (!(highestCumulative <= base)) {
+            throw broken("a packet below the cumulative ACK is still kept");
+        }
+        if (!(highestCumulative < 0 || sendNext <= highestCumulative + RING)) {
+            throw broken("sent beyond the SACK range");
+        }
+        return true;
+    }
+
+    /** The counters agree with the slots (a scan of the ring: checked with -ea after ACKs and timeouts). */
+    private boolean ringMatchesCounters() {
+        long inFlight = 0;
+        long queued = 0;
+        int lost = 0;
+        for (long pn = base; pn < nextPn; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (!(pn < sendNext ? s.state != QUEUED : s.state == QUEUED)) {
+                throw broken("slot " + pn + " in state " + s.state);
+            }
+            inFlight += s.state == IN_FLIGHT ? s.payloadLength : 0;
+            queued += s.state == FREE ? 0 : s.payloadLength;
+            lost += s.state == LOST ? 1 : 0;
+        }
+        if (!(base == sendNext || slots[(int) (base & MASK)].state != FREE)) {
+            throw broken("base " + base + " is acknowledged");
+        }
+        if (!(inFlight == bytesInFlight)) {
+            throw broken("slots hold " + inFlight + " bytes in flight, counter " + bytesInFlight);
+        }
+        if (!(queued == queuedBytes)) {
+            throw broken("slots hold " + queued + " queued bytes, counter " + queuedBytes);
+        }
+        if (!(lost == lostCount)) {
+            throw broken("slots hold " + lost + " lost packets, counter " + lostCount);
+        }
+        return true;
+    }
+
+    /** The error for a broken invariant; only built when one breaks (the checks must not allocate). */
+    private AssertionError broken(String what) {
+        return new AssertionError("AgentConnection invariant broken: " + what + " (base " + base + ", sendNext "
+            + sendNext + ", nextPn " + nextPn + ", inFlight " + bytesInFlight + ", queued " + queuedBytes
+            + ", lost " + lostCount + ", cumulative " + highestCumulative + ")");
     }
 
     private long firstLost() {
