@@ -1037,6 +1037,11 @@ public final class AgentConnection {
         if (!(highestCumulative < 0 || sendNext <= highestCumulative + RING)) {
             throw broken("sent beyond the SACK range");
         }
+        // The probe timer is re-armed wherever its inputs change, not recomputed on demand: it must be armed
+        // exactly while packets are in flight.
+        if (state == State.CONNECTED && timers.isSet(Timer.PROBE) != (bytesInFlight > 0)) {
+            throw broken("probe timer " + (timers.isSet(Timer.PROBE) ? "armed" : "stopped") + " with bytes in flight");
+        }
         return true;
     }
 
@@ -1045,6 +1050,7 @@ public final class AgentConnection {
         long inFlight = 0;
         long queued = 0;
         int lost = 0;
+        long earliestRto = Long.MAX_VALUE;
         for (long pn = base; pn < nextPn; pn++) {
             Slot s = slots[(int) (pn & MASK)];
             if (!(pn < sendNext ? s.state != QUEUED : s.state == QUEUED)) {
@@ -1053,6 +1059,9 @@ public final class AgentConnection {
             inFlight += s.state == IN_FLIGHT ? s.payloadLength : 0;
             queued += s.state == FREE ? 0 : s.payloadLength;
             lost += s.state == LOST ? 1 : 0;
+            if (s.state == IN_FLIGHT) {
+                earliestRto = Math.min(earliestRto, s.deadlineNs);
+            }
         }
         if (!(base == sendNext || slots[(int) (base & MASK)].state != FREE)) {
             throw broken("base " + base + " is acknowledged");
@@ -1065,6 +1074,10 @@ public final class AgentConnection {
         }
         if (!(lost == lostCount)) {
             throw broken("slots hold " + lost + " lost packets, counter " + lostCount);
+        }
+        // The RTO timer is re-armed when packets leave the flight: it must be the earliest packet deadline.
+        if (timers.get(Timer.RTO) != earliestRto) {
+            throw broken("RTO timer at " + timers.get(Timer.RTO) + ", earliest packet deadline " + earliestRto);
         }
         return true;
     }

@@ -39,6 +39,22 @@ class EngineInvariantsTest {
     }
 
     @Test
+    void anRtoTimerThatIsNotTheEarliestPacketDeadlineIsCaughtByTheNextAck() throws Exception {
+        Harness h = AgentAckTest.withPacketsInFlight(10);
+        // What a forgotten re-arm would leave: the timer off the earliest deadline of the packets in flight.
+        Field f = AgentConnection.class.getDeclaredField("timers");
+        f.setAccessible(true);
+        @SuppressWarnings("unchecked")
+        TimerTable<AgentConnection.Timer> timers = (TimerTable<AgentConnection.Timer>) f.get(h.agent);
+        long stale = timers.get(AgentConnection.Timer.RTO) + 1_000 * MS;
+        timers.set(AgentConnection.Timer.RTO, stale);
+        // An ACK that acknowledges nothing new leaves the timer alone, so the check sees it as it is.
+        AssertionError e = assertThrows(AssertionError.class,
+            () -> h.deliverRaw(AgentAckTest.ack(h.agent.connectionId(), 0, 50_000), false));
+        assertTrue(e.getMessage().contains("RTO timer at " + stale), e.getMessage());
+    }
+
+    @Test
     void aCongestionWindowBelowTwoPacketsIsCaughtByTheNextAck() throws Exception {
         NewReno cc = new NewReno(1000);
         set(cc, "cwnd", 1000L); // below the 2-packet minimum
