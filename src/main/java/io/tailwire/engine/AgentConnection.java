@@ -109,7 +109,9 @@ public final class AgentConnection {
         final int id;
         final StreamOpen open;
         StreamPhase phase = StreamPhase.OPENING;
-        long deadlineNs = Long.MIN_VALUE;
+        /** When the current message (STREAM_OPEN, then STREAM_CLOSE) is repeated; unused before its first copy. */
+        long deadlineNs;
+        /** Copies of the current message sent so far (its back-off): none yet means it is due at once. */
         int backoff;
         long finalLength;
         int unacked;
@@ -118,15 +120,26 @@ public final class AgentConnection {
             this.id = id;
             this.open = open;
         }
+
+        boolean due(long nowNs) {
+            return backoff == 0 || nowNs - deadlineNs >= 0;
+        }
     }
 
     private static final class PendingLoss {
+        /** LOSS_REPORT is best effort: this many copies, one RTO apart (wire-spec.md 6.5). */
+        static final int COPIES = 3;
         final LossReport report;
-        int remaining = 3;
-        long deadlineNs = Long.MIN_VALUE;
+        int remaining = COPIES;
+        /** When the next copy is due; unused before the first copy, which is due at once. */
+        long deadlineNs;
 
         PendingLoss(LossReport report) {
             this.report = report;
+        }
+
+        boolean unsent() {
+            return remaining == COPIES;
         }
     }
 
@@ -340,8 +353,7 @@ public final class AgentConnection {
         }
         s.phase = StreamPhase.CLOSING;
         s.finalLength = finalLength;
-        s.deadlineNs = Long.MIN_VALUE;
-        s.backoff = 0;
+        s.backoff = 0; // STREAM_CLOSE is a new message: its first copy is due at once
         timers.setDue(Timer.CONTROL);
     }
 
@@ -926,16 +938,19 @@ public final class AgentConnection {
     /** Sends the first due control message (STREAM_OPEN, STREAM_CLOSE, LOSS_REPORT); 0 if none. */
     private int pollControl(MutableDirectBuffer out, long nowNs) {
         long next = Long.MAX_VALUE;
+        boolean unsentLeft = false;
         int len = 0;
         // Loss reports first: a STREAM_CLOSE queued in the same turn must not overtake the report of bytes
         // that stream lost, or the server would no longer know the stream it names.
         for (PendingLoss p : losses) {
-            if (len == 0 && (p.deadlineNs == Long.MIN_VALUE || nowNs - p.deadlineNs >= 0)) {
+            if (len == 0 && (p.unsent() || nowNs - p.deadlineNs >= 0)) {
                 len = ControlCodec.encode(out, 0, maxDatagram, connectionId, p.report);
                 p.remaining--;
                 p.deadlineNs = nowNs + rtt.rtoNs();
             }
-            if (p.remaining > 0) {
+            if (p.unsent()) {
+                unsentLeft = true;
+            } else if (p.remaining > 0) {
                 next = Math.min(next, p.deadlineNs);
             }
         }
@@ -946,18 +961,22 @@ public final class AgentConnection {
             if (!wants) {
                 continue;
             }
-            if (len == 0 && (s.deadlineNs == Long.MIN_VALUE || nowNs - s.deadlineNs >= 0)) {
+            if (len == 0 && s.due(nowNs)) {
                 MessageLite m = s.phase == StreamPhase.OPENING ? s.open
                     : StreamClose.newBuilder().setStreamId(s.id).setFinalLength(s.finalLength).build();
                 len = ControlCodec.encode(out, 0, maxDatagram, connectionId, m);
                 s.deadlineNs = nowNs + controlRtoNs(s.backoff++);
             }
-            next = Math.min(next, s.deadlineNs);
+            if (s.backoff == 0) {
+                unsentLeft = true;
+            } else {
+                next = Math.min(next, s.deadlineNs);
+            }
         }
-        if (next == Long.MAX_VALUE) {
-            timers.stop(Timer.CONTROL);
-        } else if (next == Long.MIN_VALUE) {
+        if (unsentLeft) {
             timers.setDue(Timer.CONTROL); // an item not sent yet (another went first): due on the next poll
+        } else if (next == Long.MAX_VALUE) {
+            timers.stop(Timer.CONTROL);
         } else {
             timers.set(Timer.CONTROL, next);
         }
