@@ -83,11 +83,35 @@ public final class AgentConnection {
 
     private enum StreamPhase { OPENING, OPEN, REFUSED, CLOSING }
 
+    /** The connection's timers; {@link #nextDeadline} is the earliest armed one (plus "data can go now"). */
+    enum Timer {
+        /** CONNECTING: give up the handshake (wire-spec.md 4). */
+        CONNECT,
+        /** CONNECTING: send (or repeat) HELLO. */
+        HELLO,
+        /** CONNECTED: nothing heard from the server for the idle timeout. */
+        IDLE,
+        /** CONNECTED: nothing sent for the keepalive interval: PING. */
+        KEEPALIVE,
+        /** Time threshold of loss detection for a packet sent before an acknowledged one (RFC 9002 6.1.2). */
+        LOSS,
+        /** The earliest retransmission timeout of a packet in flight. */
+        RTO,
+        /** Tail-loss probe: packets in flight and no progress for a PTO. */
+        PROBE,
+        /** Persist timer: data waits for a closed receiver window with nothing in flight (wire-spec.md 7.2). */
+        PERSIST,
+        /** The earliest due STREAM_OPEN / STREAM_CLOSE / LOSS_REPORT (re)send. */
+        CONTROL
+    }
+
     private static final class AgentStream {
         final int id;
         final StreamOpen open;
         StreamPhase phase = StreamPhase.OPENING;
-        long deadlineNs = Long.MIN_VALUE;
+        /** When the current message (STREAM_OPEN, then STREAM_CLOSE) is repeated; unused before its first copy. */
+        long deadlineNs;
+        /** Copies of the current message sent so far (its back-off): none yet means it is due at once. */
         int backoff;
         long finalLength;
         int unacked;
@@ -96,15 +120,26 @@ public final class AgentConnection {
             this.id = id;
             this.open = open;
         }
+
+        boolean due(long nowNs) {
+            return backoff == 0 || nowNs - deadlineNs >= 0;
+        }
     }
 
     private static final class PendingLoss {
+        /** LOSS_REPORT is best effort: this many copies, one RTO apart (wire-spec.md 6.5). */
+        static final int COPIES = 3;
         final LossReport report;
-        int remaining = 3;
-        long deadlineNs = Long.MIN_VALUE;
+        int remaining = COPIES;
+        /** When the next copy is due; unused before the first copy, which is due at once. */
+        long deadlineNs;
 
         PendingLoss(LossReport report) {
             this.report = report;
+        }
+
+        boolean unsent() {
+            return remaining == COPIES;
         }
     }
 
@@ -122,14 +157,12 @@ public final class AgentConnection {
     private long peerWindow;
     private long highestCumulative = -1;
 
-    private final long connectDeadlineNs;
-    private long helloDeadlineNs;
+    private final TimerTable<Timer> timers = new TimerTable<>(Timer.class);
     private int helloBackoff;
     private int helloSendsSinceReply;
     private long helloSentNs;
 
     private long lastSentNs;
-    private long lastReceivedNs;
     private long idleTimeoutNs;
     private long keepaliveNs;
 
@@ -143,20 +176,12 @@ public final class AgentConnection {
     private long queuedBytes;
     private long txSeq;
     private int lostCount;
-    private long earliestDeadlineNs = Long.MAX_VALUE;
     /** Highest transmission sequence acknowledged so far: packets sent before it may be declared lost. */
     private long largestAckedTxSeq;
-    /** When a packet sent before {@link #largestAckedTxSeq} passes the time threshold; MAX_VALUE: none. */
-    private long lossTimeNs = Long.MAX_VALUE;
-    private boolean deadlineDirty;
-
-    private long persistDeadlineNs = Long.MAX_VALUE;
     private int persistBackoff;
 
     private final Int2ObjectHashMap<AgentStream> streams = new Int2ObjectHashMap<>();
     private int nextStreamId = 1;
-    private long controlDeadlineNs = Long.MAX_VALUE;
-    private boolean controlDirty;
     private final ArrayDeque<PendingLoss> losses = new ArrayDeque<>();
     private int closeCopies;
     private Close closeMessage;
@@ -198,10 +223,9 @@ public final class AgentConnection {
         long nonce = random.nextLong();
         this.clientNonce = nonce == 0 ? 1 : nonce;
         this.maxDatagram = cfg.maxDatagramSize();
-        this.connectDeadlineNs = nowNs + cfg.connectTimeoutNs();
-        this.helloDeadlineNs = Long.MIN_VALUE;
+        timers.set(Timer.CONNECT, nowNs + cfg.connectTimeoutNs());
+        timers.setDue(Timer.HELLO);
         this.lastSentNs = nowNs;
-        this.lastReceivedNs = nowNs;
         this.idleTimeoutNs = cfg.idleTimeoutNs();
         this.keepaliveNs = cfg.keepaliveNs();
     }
@@ -277,7 +301,7 @@ public final class AgentConnection {
         }
         nextStreamId++;
         streams.put(id, new AgentStream(id, open));
-        controlDeadlineNs = Long.MIN_VALUE;
+        timers.setDue(Timer.CONTROL);
         return id;
     }
 
@@ -329,9 +353,8 @@ public final class AgentConnection {
         }
         s.phase = StreamPhase.CLOSING;
         s.finalLength = finalLength;
-        s.deadlineNs = Long.MIN_VALUE;
-        s.backoff = 0;
-        controlDeadlineNs = Long.MIN_VALUE;
+        s.backoff = 0; // STREAM_CLOSE is a new message: its first copy is due at once
+        timers.setDue(Timer.CONTROL);
     }
 
     /** Sends LOSS_REPORT for bytes [from, to) of a stream, three times (best effort). */
@@ -341,7 +364,7 @@ public final class AgentConnection {
         }
         losses.add(new PendingLoss(LossReport.newBuilder().setStreamId(streamId).setFromOffset(from)
             .setToOffset(to).setReason(reason == null ? "" : reason).build()));
-        controlDeadlineNs = Long.MIN_VALUE;
+        timers.setDue(Timer.CONTROL);
     }
 
     /** Graceful close: CLOSE(NORMAL) is sent (three copies) on the next polls; the state becomes CLOSED. */
@@ -380,7 +403,7 @@ public final class AgentConnection {
         }
         switch (type) {
             case Wire.TYPE_ACK:
-                lastReceivedNs = nowNs;
+                received(nowNs);
                 onAck(buf, index, length, nowNs);
                 break;
             case Wire.TYPE_RESET:
@@ -395,7 +418,7 @@ public final class AgentConnection {
                     dropped++;
                     return;
                 }
-                lastReceivedNs = nowNs;
+                received(nowNs);
                 onControl(body);
                 break;
             }
@@ -425,8 +448,7 @@ public final class AgentConnection {
             }
             handshakeRttSample(nowNs);
             token = r.getToken();
-            helloDeadlineNs = Long.MIN_VALUE; // answer the RETRY at once
-            lastReceivedNs = nowNs;
+            timers.setDue(Timer.HELLO); // answer the RETRY at once
         } else if (body instanceof Welcome w) {
             if (w.getClientNonce() != clientNonce || w.getConnectionId() == 0) {
                 dropped++;
@@ -447,11 +469,19 @@ public final class AgentConnection {
             }
             cc = new NewReno(maxPayload());
             state = State.CONNECTED;
-            lastReceivedNs = nowNs;
+            timers.stop(Timer.CONNECT);
+            timers.stop(Timer.HELLO);
+            received(nowNs);
+            timers.set(Timer.KEEPALIVE, lastSentNs + keepaliveNs);
             events.onConnected(connectionId, serverInstance);
         } else if (body instanceof Close c) {
             closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
         }
+    }
+
+    /** A datagram from the server arrived (CONNECTED): the idle timeout starts again. */
+    private void received(long nowNs) {
+        timers.set(Timer.IDLE, nowNs + idleTimeoutNs);
     }
 
     private void handshakeRttSample(long nowNs) {
@@ -473,7 +503,7 @@ public final class AgentConnection {
             if (s.phase == StreamPhase.REFUSED) {
                 streams.remove(s.id);
             }
-            controlDirty = true;
+            timers.setDue(Timer.CONTROL);
             events.onStreamReply(s.id, r.getStatus(), r.getResumeOffset(), r.getGeneration(), r.getMessage());
         } else if (body instanceof StreamClosed c) {
             AgentStream s = streams.get(c.getStreamId());
@@ -481,7 +511,7 @@ public final class AgentConnection {
                 return;
             }
             streams.remove(s.id);
-            controlDirty = true;
+            timers.setDue(Timer.CONTROL);
             events.onStreamClosed(s.id, c.getDurableLength());
         } else if (body instanceof Close c) {
             closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
@@ -559,7 +589,6 @@ public final class AgentConnection {
             peerWindow = ack.window();
         }
         if (newlyAcked) {
-            deadlineDirty = true;
             lastProgressNs = nowNs;
             probeBackoff = 0;
             if (episodeOpen && episodeAcked == episodeLost) {
@@ -574,13 +603,16 @@ public final class AgentConnection {
             }
             largestAckedTxSeq = Math.max(largestAckedTxSeq, largestAckedTx);
             detectLosses(nowNs);
+            armRto();
         }
-        persistDeadlineNs = Long.MAX_VALUE;
+        timers.stop(Timer.PERSIST);
         if (newlyAcked) {
             // Only progress resets the probe back-off: the ACK that answers a probe with a still-closed window
             // must leave it doubling (wire-spec 7.2).
             persistBackoff = 0;
         }
+        armProbe();
+        assert counters() && ringMatchesCounters();
         for (int i = 0, n = ack.durableCount(); i < n; i++) {
             events.onDurable(ack.durableStreamId(i), ack.durableOffset(i));
         }
@@ -603,8 +635,9 @@ public final class AgentConnection {
         bytesAcked += s.payloadLength;
         s.state = FREE;
         AgentStream st = streams.get(s.streamId);
+        assert st == null || st.unacked > 0 : "stream " + s.streamId + " acknowledged more packets than it queued";
         if (st != null && --st.unacked == 0 && st.phase == StreamPhase.CLOSING) {
-            controlDeadlineNs = Long.MIN_VALUE;
+            timers.setDue(Timer.CONTROL);
         }
     }
 
@@ -636,15 +669,16 @@ public final class AgentConnection {
      * acknowledged (packet threshold) or when it was sent more than 9/8 of the RTT before now (time
      * threshold). The time threshold is what finds a loss with fewer than 3 packets after it (a small
      * window, a lost retransmission) without waiting for the retransmission timer; packets not yet past it
-     * arm {@link #lossTimeNs}.
+     * arm {@link Timer#LOSS}. The caller re-arms {@link Timer#RTO}: packets may have left the flight.
      */
     private void detectLosses(long nowNs) {
-        lossTimeNs = Long.MAX_VALUE;
+        timers.stop(Timer.LOSS);
         if (largestAckedTxSeq == 0) {
             return;
         }
         long lossDelay = Math.max(rtt.srttNs(), rtt.latestNs());
         lossDelay = Math.max(lossDelay + (lossDelay >> 3), TIME_THRESHOLD_GRANULARITY_NS);
+        long lossTimeNs = Long.MAX_VALUE;
         for (long pn = base; pn < sendNext; pn++) {
             Slot s = slots[(int) (pn & MASK)];
             if (s.state != IN_FLIGHT || s.txSeq >= largestAckedTxSeq) {
@@ -656,6 +690,9 @@ public final class AgentConnection {
             } else {
                 lossTimeNs = Math.min(lossTimeNs, s.sentTimeNs + lossDelay);
             }
+        }
+        if (lossTimeNs != Long.MAX_VALUE) {
+            timers.set(Timer.LOSS, lossTimeNs);
         }
     }
 
@@ -677,7 +714,6 @@ public final class AgentConnection {
             s.lostEpisode = lossEpisode;
             episodeLost++;
         }
-        deadlineDirty = true;
     }
 
     // ---------------------------------------------------------------- output and timers
@@ -692,34 +728,44 @@ public final class AgentConnection {
             return 0;
         }
         if (state == State.CONNECTING) {
-            if (nowNs - connectDeadlineNs >= 0) {
+            if (timers.isExpired(Timer.CONNECT, nowNs)) {
                 closed(CloseCode.CLOSE_CODE_UNSPECIFIED, "connect timeout", 0);
                 return 0;
             }
-            if (helloDeadlineNs == Long.MIN_VALUE || nowNs - helloDeadlineNs >= 0) {
+            if (timers.isExpired(Timer.HELLO, nowNs)) {
                 Hello hello = Hello.newBuilder().setAgentId(cfg.agentId()).setClientNonce(clientNonce)
                     .setToken(token).setMaxDatagramSize(cfg.maxDatagramSize()).setInstanceId(cfg.instanceId()).build();
                 int len = ControlCodec.encode(out, 0, out.capacity(), Wire.TYPE_HELLO, 0, hello);
                 helloSentNs = nowNs;
                 helloSendsSinceReply++;
-                helloDeadlineNs = nowNs + rtt.rtoNs(helloBackoff++);
+                timers.set(Timer.HELLO, nowNs + rtt.rtoNs(helloBackoff++));
                 return sent(len, nowNs);
             }
             return 0;
         }
-        // CONNECTED
-        if (nowNs - lastReceivedNs >= idleTimeoutNs) {
+        int len = pollConnected(out, nowNs);
+        if (state == State.CONNECTED) {
+            armProbe(); // what poll sent or declared lost moves the probe deadline
+        }
+        assert counters();
+        return len;
+    }
+
+    private int pollConnected(MutableDirectBuffer out, long nowNs) {
+        if (timers.isExpired(Timer.IDLE, nowNs)) {
             closed(CloseCode.IDLE_TIMEOUT, "no datagram from server for " + idleTimeoutNs / 1_000_000 + " ms", 0);
             return 0;
         }
-        if (nowNs - lossTimeNs >= 0) {
+        if (timers.isExpired(Timer.LOSS, nowNs)) {
             detectLosses(nowNs);
+            armRto();
         }
         checkRetransmitTimers(nowNs);
-        if (probeDue(nowNs)) {
+        armProbe();
+        if (timers.isExpired(Timer.PROBE, nowNs)) {
             return sent(sendProbe(out, nowNs), nowNs);
         }
-        if (controlDeadlineNs == Long.MIN_VALUE || nowNs - controlDeadlineNs >= 0 || controlDirty) {
+        if (timers.isExpired(Timer.CONTROL, nowNs)) {
             int len = pollControl(out, nowNs);
             if (len > 0) {
                 return sent(len, nowNs);
@@ -736,7 +782,10 @@ public final class AgentConnection {
                     if ((bytesInFlight + s.payloadLength <= limit || bytesInFlight == 0) && bytesInFlight < cwnd) {
                         lostCount--;
                         retransmissions++;
-                        return sent(transmit(s, out, nowNs), nowNs);
+                        int len = transmit(s, out, nowNs);
+                        assert bytesInFlight <= limit || bytesInFlight == s.payloadLength
+                            : "retransmission put " + bytesInFlight + " bytes in flight over the window " + limit;
+                        return sent(len, nowNs);
                     }
                     break; // keep order: the oldest lost packet goes first
                 }
@@ -747,23 +796,25 @@ public final class AgentConnection {
             Slot s = slots[(int) (sendNext & MASK)];
             if (bytesInFlight + s.payloadLength <= limit && bytesInFlight < cwnd) {
                 sendNext++;
-                return sent(transmit(s, out, nowNs), nowNs);
+                int len = transmit(s, out, nowNs);
+                assert bytesInFlight <= limit : bytesInFlight + " bytes in flight over the window " + limit;
+                return sent(len, nowNs);
             }
         }
         // Blocked by a too-small receiver window with nothing in flight: probe (wire-spec.md 7.2).
         boolean waiting = lostCount > 0 || sendNext < nextPn;
         if (waiting && bytesInFlight == 0) {
-            if (persistDeadlineNs == Long.MAX_VALUE) {
-                persistDeadlineNs = nowNs + rtt.rtoNs(persistBackoff);
-            } else if (nowNs - persistDeadlineNs >= 0) {
+            if (!timers.isSet(Timer.PERSIST)) {
+                timers.set(Timer.PERSIST, nowNs + rtt.rtoNs(persistBackoff));
+            } else if (timers.isExpired(Timer.PERSIST, nowNs)) {
                 persistBackoff++;
-                persistDeadlineNs = nowNs + rtt.rtoNs(persistBackoff);
+                timers.set(Timer.PERSIST, nowNs + rtt.rtoNs(persistBackoff));
                 return sent(encodePing(out, nowNs), nowNs);
             }
         } else {
-            persistDeadlineNs = Long.MAX_VALUE;
+            timers.stop(Timer.PERSIST);
         }
-        if (nowNs - lastSentNs >= keepaliveNs) {
+        if (timers.isExpired(Timer.KEEPALIVE, nowNs)) {
             return sent(encodePing(out, nowNs), nowNs);
         }
         return 0;
@@ -778,6 +829,9 @@ public final class AgentConnection {
         if (len > 0) {
             packetsSent++;
             lastSentNs = nowNs;
+            if (state == State.CONNECTED) {
+                timers.set(Timer.KEEPALIVE, nowNs + keepaliveNs);
+            }
         }
         return Math.max(len, 0);
     }
@@ -787,7 +841,9 @@ public final class AgentConnection {
         writeCopy(s, out, nowNs);
         s.state = IN_FLIGHT;
         s.deadlineNs = nowNs + rtt.rtoNs(s.timeouts);
-        earliestDeadlineNs = Math.min(earliestDeadlineNs, s.deadlineNs);
+        if (s.deadlineNs < timers.get(Timer.RTO)) {
+            timers.set(Timer.RTO, s.deadlineNs);
+        }
         bytesInFlight += s.payloadLength;
         maxBytesInFlight = Math.max(maxBytesInFlight, bytesInFlight);
         return s.length;
@@ -804,17 +860,17 @@ public final class AgentConnection {
         dataPacketsSent++;
     }
 
-    /** Packets are in flight and no ACK has made progress for a PTO since the last send or ACK. */
-    private boolean probeDue(long nowNs) {
-        return bytesInFlight > 0 && nowNs - probeDeadline() >= 0;
-    }
-
-    private long probeDeadline() {
+    /**
+     * Arms {@link Timer#PROBE} a PTO after the last send or ACK progress while packets are in flight. Called
+     * wherever its inputs change: the end of an ACK (progress, RTT, flight) and of a poll (sends, losses).
+     */
+    private void armProbe() {
         if (bytesInFlight == 0) {
-            return Long.MAX_VALUE;
+            timers.stop(Timer.PROBE);
+            return;
         }
         long from = lastProgressNs - lastDataSentNs > 0 ? lastProgressNs : lastDataSentNs;
-        return from + rtt.ptoNs(probeBackoff);
+        timers.set(Timer.PROBE, from + rtt.ptoNs(probeBackoff));
     }
 
     /**
@@ -843,10 +899,7 @@ public final class AgentConnection {
     }
 
     private void checkRetransmitTimers(long nowNs) {
-        if (deadlineDirty) {
-            recomputeEarliestDeadline();
-        }
-        if (earliestDeadlineNs == Long.MAX_VALUE || nowNs - earliestDeadlineNs < 0) {
+        if (!timers.isExpired(Timer.RTO, nowNs)) {
             return;
         }
         boolean persistent = false;
@@ -862,10 +915,12 @@ public final class AgentConnection {
         if (persistent) {
             cc.onPersistentCongestion(nowNs);
         }
-        recomputeEarliestDeadline();
+        armRto();
+        assert ringMatchesCounters();
     }
 
-    private void recomputeEarliestDeadline() {
+    /** Arms {@link Timer#RTO} at the earliest deadline of a packet in flight, after packets left the flight. */
+    private void armRto() {
         long min = Long.MAX_VALUE;
         for (long pn = base; pn < sendNext; pn++) {
             Slot s = slots[(int) (pn & MASK)];
@@ -873,24 +928,29 @@ public final class AgentConnection {
                 min = s.deadlineNs;
             }
         }
-        earliestDeadlineNs = min;
-        deadlineDirty = false;
+        if (min == Long.MAX_VALUE) {
+            timers.stop(Timer.RTO);
+        } else {
+            timers.set(Timer.RTO, min);
+        }
     }
 
     /** Sends the first due control message (STREAM_OPEN, STREAM_CLOSE, LOSS_REPORT); 0 if none. */
     private int pollControl(MutableDirectBuffer out, long nowNs) {
-        controlDirty = false;
         long next = Long.MAX_VALUE;
+        boolean unsentLeft = false;
         int len = 0;
         // Loss reports first: a STREAM_CLOSE queued in the same turn must not overtake the report of bytes
         // that stream lost, or the server would no longer know the stream it names.
         for (PendingLoss p : losses) {
-            if (len == 0 && (p.deadlineNs == Long.MIN_VALUE || nowNs - p.deadlineNs >= 0)) {
+            if (len == 0 && (p.unsent() || nowNs - p.deadlineNs >= 0)) {
                 len = ControlCodec.encode(out, 0, maxDatagram, connectionId, p.report);
                 p.remaining--;
                 p.deadlineNs = nowNs + rtt.rtoNs();
             }
-            if (p.remaining > 0) {
+            if (p.unsent()) {
+                unsentLeft = true;
+            } else if (p.remaining > 0) {
                 next = Math.min(next, p.deadlineNs);
             }
         }
@@ -901,15 +961,25 @@ public final class AgentConnection {
             if (!wants) {
                 continue;
             }
-            if (len == 0 && (s.deadlineNs == Long.MIN_VALUE || nowNs - s.deadlineNs >= 0)) {
+            if (len == 0 && s.due(nowNs)) {
                 MessageLite m = s.phase == StreamPhase.OPENING ? s.open
                     : StreamClose.newBuilder().setStreamId(s.id).setFinalLength(s.finalLength).build();
                 len = ControlCodec.encode(out, 0, maxDatagram, connectionId, m);
                 s.deadlineNs = nowNs + controlRtoNs(s.backoff++);
             }
-            next = Math.min(next, s.deadlineNs);
+            if (s.backoff == 0) {
+                unsentLeft = true;
+            } else {
+                next = Math.min(next, s.deadlineNs);
+            }
         }
-        controlDeadlineNs = next;
+        if (unsentLeft) {
+            timers.setDue(Timer.CONTROL); // an item not sent yet (another went first): due on the next poll
+        } else if (next == Long.MAX_VALUE) {
+            timers.stop(Timer.CONTROL);
+        } else {
+            timers.set(Timer.CONTROL, next);
+        }
         return Math.max(len, 0);
     }
 
@@ -928,26 +998,15 @@ public final class AgentConnection {
         if (state == State.CLOSED) {
             return closeCopies > 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
         }
-        if (state == State.CONNECTING) {
-            return Math.min(connectDeadlineNs, helloDeadlineNs);
+        long d = timers.next();
+        if (state == State.CONNECTING || d == Long.MIN_VALUE) {
+            return d;
         }
-        if (deadlineDirty) {
-            recomputeEarliestDeadline();
-        }
-        long d = Math.min(lastReceivedNs + idleTimeoutNs, lastSentNs + keepaliveNs);
-        d = Math.min(d, earliestDeadlineNs);
-        d = Math.min(d, lossTimeNs);
-        d = Math.min(d, probeDeadline());
-        d = Math.min(d, persistDeadlineNs);
-        if (controlDirty) {
-            return Long.MIN_VALUE;
-        }
-        d = Math.min(d, controlDeadlineNs);
         if (lostCount > 0 || sendNext < nextPn) {
             if (nextPacketFits()) {
                 return Long.MIN_VALUE; // data can go now
             }
-            if (bytesInFlight == 0 && persistDeadlineNs == Long.MAX_VALUE) {
+            if (bytesInFlight == 0 && !timers.isSet(Timer.PERSIST)) {
                 return Long.MIN_VALUE; // poll arms the persist timer
             }
         }
@@ -967,6 +1026,86 @@ public final class AgentConnection {
     private boolean nextPacketFits() {
         Slot s = slots[(int) ((lostCount > 0 ? firstLost() : sendNext) & MASK)];
         return bytesInFlight + s.payloadLength <= usableWindow() && bytesInFlight < cc.window();
+    }
+
+    /**
+     * The send ring's order and counters are consistent (checked with -ea after every ACK and poll; cheap).
+     * Throws AssertionError naming the broken one; returns true so it can be the operand of an assert.
+     */
+    private boolean counters() {
+        if (!(base <= sendNext && sendNext <= nextPn)) {
+            throw broken("ring out of order");
+        }
+        if (!(nextPn - base <= RING)) {
+            throw broken("more than " + RING + " packets queued");
+        }
+        if (!(bytesInFlight >= 0 && bytesInFlight <= queuedBytes)) {
+            throw broken("bytes in flight outside 0..queued");
+        }
+        if (!(queuedBytes <= cfg.sendBufferBytes())) {
+            throw broken("queued bytes over the send buffer");
+        }
+        if (!(lostCount >= 0 && lostCount <= sendNext - base)) {
+            throw broken("lost count outside the sent packets");
+        }
+        // The receiver delivered everything below its cumulative point: the sender keeps none of it, and
+        // sends nothing 1024 or more above it (wire-spec.md 5).
+        if (!(highestCumulative <= base)) {
+            throw broken("a packet below the cumulative ACK is still kept");
+        }
+        if (!(highestCumulative < 0 || sendNext <= highestCumulative + RING)) {
+            throw broken("sent beyond the SACK range");
+        }
+        // The probe timer is re-armed wherever its inputs change, not recomputed on demand: it must be armed
+        // exactly while packets are in flight.
+        if (state == State.CONNECTED && timers.isSet(Timer.PROBE) != (bytesInFlight > 0)) {
+            throw broken("probe timer " + (timers.isSet(Timer.PROBE) ? "armed" : "stopped") + " with bytes in flight");
+        }
+        return true;
+    }
+
+    /** The counters agree with the slots (a scan of the ring: checked with -ea after ACKs and timeouts). */
+    private boolean ringMatchesCounters() {
+        long inFlight = 0;
+        long queued = 0;
+        int lost = 0;
+        long earliestRto = Long.MAX_VALUE;
+        for (long pn = base; pn < nextPn; pn++) {
+            Slot s = slots[(int) (pn & MASK)];
+            if (!(pn < sendNext ? s.state != QUEUED : s.state == QUEUED)) {
+                throw broken("slot " + pn + " in state " + s.state);
+            }
+            inFlight += s.state == IN_FLIGHT ? s.payloadLength : 0;
+            queued += s.state == FREE ? 0 : s.payloadLength;
+            lost += s.state == LOST ? 1 : 0;
+            if (s.state == IN_FLIGHT) {
+                earliestRto = Math.min(earliestRto, s.deadlineNs);
+            }
+        }
+        if (!(base == sendNext || slots[(int) (base & MASK)].state != FREE)) {
+            throw broken("base " + base + " is acknowledged");
+        }
+        if (!(inFlight == bytesInFlight)) {
+            throw broken("slots hold " + inFlight + " bytes in flight, counter " + bytesInFlight);
+        }
+        if (!(queued == queuedBytes)) {
+            throw broken("slots hold " + queued + " queued bytes, counter " + queuedBytes);
+        }
+        if (!(lost == lostCount)) {
+            throw broken("slots hold " + lost + " lost packets, counter " + lostCount);
+        }
+        // The RTO timer is re-armed when packets leave the flight: it must be the earliest packet deadline.
+        if (timers.get(Timer.RTO) != earliestRto) {
+            throw broken("RTO timer at " + timers.get(Timer.RTO) + ", earliest packet deadline " + earliestRto);
+        }
+        return true;
+    }
+
+    /** The error for a broken invariant; only built when one breaks (the checks must not allocate). */
+    private AssertionError broken(String what) {
+        return new AssertionError("AgentConnection invariant broken: " + what + " (base " + base + ", sendNext "
+            + sendNext + ", nextPn " + nextPn + ", inFlight " + bytesInFlight + ", queued " + queuedBytes
+            + ", lost " + lostCount + ", cumulative " + highestCumulative + ")");
     }
 
     private long firstLost() {

@@ -80,6 +80,7 @@ public final class NewReno {
         if (cwnd < ssthresh && minRttNs > 0 && srttNs - minRttNs >= queueThresholdNs(minRttNs)) {
             ssthresh = cwnd;
         }
+        assert invariants();
     }
 
     /** A packet was acknowledged (whatever {@link #onAcked} then does): feeds the recent loss rate. */
@@ -103,6 +104,7 @@ public final class NewReno {
                 cwnd += inc;
             }
         }
+        assert invariants();
     }
 
     /**
@@ -119,6 +121,7 @@ public final class NewReno {
             // outruns the smoothed RTT and would otherwise overflow a queue before it shows.
             lossesTolerated++;
             ssthresh = Math.min(ssthresh, cwnd);
+            assert invariants();
             return;
         }
         rememberPrior();
@@ -126,6 +129,7 @@ public final class NewReno {
         cwnd = Math.max(minWindow, cwnd / 2);
         ssthresh = cwnd;
         avoidanceCredit = 0;
+        assert invariants();
     }
 
     /** Loss spanning several RTOs: collapse to the minimum window. */
@@ -135,6 +139,7 @@ public final class NewReno {
         cwnd = minWindow;
         ssthresh = Math.max(ssthresh == Long.MAX_VALUE ? minWindow : ssthresh, minWindow);
         avoidanceCredit = 0;
+        assert invariants();
     }
 
     /** Periods that follow one another before the first is judged (undo or confirm) share its prior. */
@@ -162,5 +167,19 @@ public final class NewReno {
         cwnd = Math.max(cwnd, priorCwnd);
         ssthresh = priorSsthresh;
         priorCwnd = -1;
+        assert invariants();
+    }
+
+    /**
+     * The window never falls below 2 MPS (nor ssthresh), the avoidance credit stays below one window and
+     * the loss rate within 0..1. Checked with -ea after every change; returns true to be an assert operand.
+     */
+    private boolean invariants() {
+        if (cwnd < minWindow || ssthresh < minWindow || avoidanceCredit < 0 || avoidanceCredit >= Math.max(cwnd, 1)
+            || lossRate < 0 || lossRate > LOSS_RATE_ONE) {
+            throw new AssertionError("NewReno invariant broken: cwnd " + cwnd + ", ssthresh " + ssthresh
+                + ", min window " + minWindow + ", avoidance credit " + avoidanceCredit + ", loss rate " + lossRate);
+        }
+        return true;
     }
 }

@@ -63,6 +63,9 @@ public final class RttEstimator {
             rttvarNs = (3 * rttvarNs + Math.abs(srttNs - adjusted)) / 4;
             srttNs = (7 * srttNs + adjusted) / 8;
         }
+        // Every sample that enters SRTT is at least the minimum RTT, so their average is too.
+        assert srttNs >= minRttNs && rttvarNs >= 0 && minRttNs <= latestNs
+            : "RTT invariant broken: srtt " + srttNs + ", rttvar " + rttvarNs + ", min " + minRttNs + ", latest " + latestNs;
     }
 
     public long rtoNs() {
