@@ -74,6 +74,8 @@ public final class UdpServer implements AutoCloseable {
     private volatile Throwable failure;
     /** Set by close() (not kill()): the loop says goodbye to every agent before it ends. */
     private volatile boolean graceful;
+    /** close() ran (it runs once). */
+    private boolean closed;
     /** Bytes the engine still held, unwritten, when the loop stopped: they are not durable. */
     private volatile long notStoredAtStop;
     /** The engine loop's waiter, for the writer and close() to wake it. */
@@ -669,9 +671,16 @@ public final class UdpServer implements AutoCloseable {
         return running.get();
     }
 
-    /** Graceful stop: everything received is made durable before this returns. */
+    /**
+     * Graceful stop: everything received is made durable before this returns. Runs once: udp-server's shutdown
+     * hook and its main thread both call it on SIGTERM, and a second caller waits for the first to finish.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         closeAdmin();
         graceful = true;
         stopThreads();
