@@ -68,7 +68,8 @@ public final class ServerMain {
         long memoryBudget = UdpServer.DEFAULT_MEMORY_BUDGET;
 
         @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET/POST /throttle, GET /metrics, "
-            + "GET /status); off unless given; no authentication, bind it to a trusted interface",
+            + "GET /status); off unless given; no authentication, bind it to a trusted interface (a bind off loopback "
+            + "is warned about); requests must name it in Host, come from no other Origin, and carry no body",
             converter = HostPort.class)
         InetSocketAddress admin;
 
@@ -152,6 +153,10 @@ public final class ServerMain {
         server.status().setDisconnectedLingerNs(o.agentLingerS * 1_000_000_000L);
         server.endpoint().setSourceLimits(o.maxConnectionsPerAddress, o.handshakesPerSecond);
         if (o.admin != null) {
+            String exposed = io.tailwire.server.admin.AdminServer.exposureWarning(o.admin);
+            if (exposed != null) {
+                log.warn(exposed);
+            }
             try {
                 server.startAdmin(o.admin);
             } catch (IOException e) {

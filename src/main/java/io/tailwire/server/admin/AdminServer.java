@@ -4,9 +4,10 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.net.URLDecoder;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.charset.StandardCharsets;
@@ -14,10 +15,15 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
@@ -37,10 +43,23 @@ import io.tailwire.server.status.StatusSource;
  * Other methods get 405, other paths 404, bad parameters 400 with a one-line plain-text reason.
  * Requests run on two daemon threads of their own and only read published state, so the admin
  * endpoint never blocks the engine. It has no authentication: bind it to a trusted interface.
+ * <p>
+ * Because any web page the operator opens can send requests to it, every request is checked
+ * before it is served: the {@code Host} header must name this endpoint (403 otherwise: DNS
+ * rebinding), an {@code Origin} header must be this endpoint's own origin (403 otherwise:
+ * cross-site requests), and parameters come only in the query string (a request with a body or a
+ * {@code Content-Type} gets 415: an HTML form cannot be made without one). A request that is not
+ * completely read, handled and answered within {@link #DEFAULT_REQUEST_TIMEOUT_MS} is cut off, so
+ * slow or half-sent requests cannot hold the handler threads.
  */
 public final class AdminServer implements AutoCloseable {
-    /** Form bodies (POST parameters may come as a body too) larger than this are refused. */
-    static final int MAX_BODY = 4096;
+    /** How long one request may take, from its first byte read to its last byte written, in milliseconds. */
+    public static final long DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+    /** Threads serving requests; each request holds one for at most the request timeout. */
+    static final int HANDLER_THREADS = 2;
+    /** Names a loopback-bound endpoint answers to besides its own address. */
+    private static final Set<String> LOOPBACK_NAMES = Set.of("localhost", "localhost.");
+    private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
     private static final String JSON = "application/json; charset=utf-8";
     private static final String TEXT = "text/plain; charset=utf-8";
     private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
@@ -50,8 +69,10 @@ public final class AdminServer implements AutoCloseable {
     private final Metrics metrics;
     private final StatusSource status;
     private final Consumer<String> log;
+    private final long requestTimeoutMs;
     private HttpServer server;
     private ExecutorService executor;
+    private ScheduledExecutorService watchdog;
 
     public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status) {
         this(bind, throttle, metrics, status, s -> { });
@@ -60,6 +81,16 @@ public final class AdminServer implements AutoCloseable {
     /** {@code log} receives one line per setting changed, and handler failures. */
     public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
                        Consumer<String> log) {
+        this(bind, throttle, metrics, status, log, DEFAULT_REQUEST_TIMEOUT_MS);
+    }
+
+    /** {@code requestTimeoutMs}: how long one request may hold a handler thread (tests use a short one). */
+    AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
+                Consumer<String> log, long requestTimeoutMs) {
+        if (requestTimeoutMs <= 0) {
+            throw new IllegalArgumentException("request timeout must be positive, not " + requestTimeoutMs + " ms");
+        }
+        this.requestTimeoutMs = requestTimeoutMs;
         this.bind = Objects.requireNonNull(bind, "bind");
         this.throttle = Objects.requireNonNull(throttle, "throttle");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
@@ -85,16 +116,66 @@ public final class AdminServer implements AutoCloseable {
             throw new IOException("cannot listen for admin HTTP on " + show(bind) + ": " + why, e);
         }
         AtomicInteger n = new AtomicInteger();
-        ExecutorService ex = Executors.newFixedThreadPool(2, r -> {
+        ExecutorService ex = Executors.newFixedThreadPool(HANDLER_THREADS, r -> {
             Thread t = new Thread(r, "tailwire-admin-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        s.setExecutor(ex);
+        ScheduledExecutorService dog = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tailwire-admin-timeout");
+            t.setDaemon(true);
+            return t;
+        });
+        s.setExecutor(bounded(ex, dog, requestTimeoutMs));
         s.createContext("/", this::handle);
         s.start();
         server = s;
         executor = ex;
+        watchdog = dog;
+    }
+
+    /**
+     * The JDK server reads a request's line, headers and body on the executor's thread, with
+     * blocking reads and no timeout of its own. Each task is interrupted once it has run for
+     * {@code timeoutMs}: a thread blocked on the socket channel then gets ClosedByInterruptException,
+     * the JDK closes that connection and the thread is free for the next request.
+     */
+    private static Executor bounded(ExecutorService pool, ScheduledExecutorService dog, long timeoutMs) {
+        return task -> pool.execute(() -> {
+            Thread self = Thread.currentThread();
+            Object lock = new Object();
+            boolean[] running = {true};
+            var cut = dog.schedule(() -> {
+                synchronized (lock) {
+                    if (running[0]) {
+                        self.interrupt();
+                    }
+                }
+            }, timeoutMs, TimeUnit.MILLISECONDS);
+            try {
+                task.run();
+            } finally {
+                cut.cancel(false);
+                synchronized (lock) {
+                    running[0] = false;
+                    Thread.interrupted(); // an interrupt meant for this task must not hit the next one
+                }
+            }
+        });
+    }
+
+    /**
+     * One line to log as a warning when {@code bind} is not a loopback address (anyone who can reach
+     * it can read metrics and pause ingest), or null when it is.
+     */
+    public static String exposureWarning(InetSocketAddress bind) {
+        InetAddress a = bind.getAddress();
+        if (a != null && a.isLoopbackAddress()) {
+            return null;
+        }
+        return "admin endpoint on " + show(bind) + " is reachable from other hosts and has no authentication: "
+                + "anyone who can connect can read /status and /metrics and pause ingest with POST /throttle; "
+                + "bind it to 127.0.0.1 unless a firewall allows only trusted hosts";
     }
 
     /** The bound port (useful with port 0). */
@@ -111,8 +192,10 @@ public final class AdminServer implements AutoCloseable {
         if (server != null) {
             server.stop(0);
             executor.shutdownNow();
+            watchdog.shutdownNow();
             server = null;
             executor = null;
+            watchdog = null;
         }
     }
 
@@ -138,6 +221,8 @@ public final class AdminServer implements AutoCloseable {
             try {
                 String path = x.getRequestURI().getRawPath();
                 String method = x.getRequestMethod();
+                checkHostAndOrigin(x);
+                refuseBody(x);
                 switch (path == null ? "" : path) {
                     case "/throttle" -> throttle(x, method);
                     case "/metrics" -> {
@@ -293,22 +378,118 @@ public final class AdminServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ plumbing
 
-    /**
-     * The request's parameters: the query, plus an application/x-www-form-urlencoded body (so
-     * {@code curl -d bytes_per_second=0} works too). Unknown, repeated or badly encoded ones are refused.
-     */
-    private static Map<String, String> params(HttpExchange x, Set<String> known) throws Refusal, IOException {
+    /** The request's parameters, from the query only. Unknown, repeated or badly encoded ones are refused. */
+    private static Map<String, String> params(HttpExchange x, Set<String> known) throws Refusal {
         Map<String, String> out = new LinkedHashMap<>();
         parse(x.getRequestURI().getRawQuery(), known, out);
-        byte[] body = readBody(x);
-        if (body.length > 0) {
-            String type = x.getRequestHeaders().getFirst("Content-Type");
-            if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
-                throw new Refusal(400, "a request body must be application/x-www-form-urlencoded");
-            }
-            parse(new String(body, StandardCharsets.UTF_8), known, out);
-        }
         return out;
+    }
+
+    // ------------------------------------------------------------------ request checks
+
+    /**
+     * Refuses (403) a request whose Host does not name this endpoint, or whose Origin is not this
+     * endpoint's own. A web page can make the operator's browser send requests here, and DNS
+     * rebinding can make one look same-origin to the browser; neither can choose these headers.
+     */
+    private void checkHostAndOrigin(HttpExchange x) throws Refusal {
+        List<String> hosts = x.getRequestHeaders().get("Host");
+        if (hosts == null || hosts.size() != 1) {
+            throw new Refusal(403, "a request needs exactly one Host header naming this endpoint");
+        }
+        if (!isThisEndpoint(hosts.get(0), x.getLocalAddress())) {
+            throw new Refusal(403, "Host '" + oneLine(hosts.get(0)) + "' does not name this admin endpoint "
+                    + "(use the address it is bound to" + (x.getLocalAddress().getAddress().isLoopbackAddress()
+                    ? ", or localhost" : "") + ")");
+        }
+        List<String> origins = x.getRequestHeaders().get("Origin");
+        if (origins == null) {
+            return; // not sent by a browser on behalf of another page (browsers send Origin on cross-origin requests)
+        }
+        for (String origin : origins) {
+            String o = origin.trim();
+            if (!o.toLowerCase(Locale.ROOT).startsWith("http://")
+                    || !isThisEndpoint(o.substring("http://".length()), x.getLocalAddress())) {
+                throw new Refusal(403, "cross-origin request from '" + oneLine(origin) + "' refused");
+            }
+        }
+    }
+
+    /**
+     * Whether {@code hostPort} (a Host header, or an origin without its scheme) names this endpoint:
+     * the port must be ours (80 when absent) and the host the name or address given to bind, the
+     * address the connection arrived on, or, on loopback, localhost / 127.0.0.1 / [::1].
+     */
+    private boolean isThisEndpoint(String hostPort, InetSocketAddress local) {
+        String hp = hostPort.trim().toLowerCase(Locale.ROOT);
+        String host;
+        String portText;
+        if (hp.startsWith("[")) {
+            int close = hp.indexOf(']');
+            if (close < 0) {
+                return false;
+            }
+            host = hp.substring(0, close + 1);
+            String rest = hp.substring(close + 1);
+            if (!rest.isEmpty() && !rest.startsWith(":")) {
+                return false;
+            }
+            portText = rest.isEmpty() ? null : rest.substring(1);
+        } else {
+            int colon = hp.indexOf(':');
+            host = colon < 0 ? hp : hp.substring(0, colon);
+            portText = colon < 0 ? null : hp.substring(colon + 1);
+        }
+        int port;
+        try {
+            port = portText == null ? 80 : Integer.parseInt(portText);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+        if (port != local.getPort() || host.isEmpty()) {
+            return false;
+        }
+        if (host.equals(bind.getHostString().toLowerCase(Locale.ROOT))) {
+            return true; // the name the operator gave --admin
+        }
+        boolean loopback = local.getAddress().isLoopbackAddress();
+        if (loopback && LOOPBACK_NAMES.contains(host)) {
+            return true;
+        }
+        InetAddress literal = literal(host);
+        if (literal == null) {
+            return false;
+        }
+        return literal.equals(local.getAddress()) || literal.equals(bind.getAddress())
+                || (loopback && literal.isLoopbackAddress());
+    }
+
+    /** An IP literal ("1.2.3.4" or "[v6]") as an address, or null; never looks a name up. */
+    private static InetAddress literal(String host) {
+        if (!(host.startsWith("[") && host.endsWith("]")) && !IPV4_LITERAL.matcher(host).matches()) {
+            return null;
+        }
+        try {
+            return InetAddress.getByName(host.startsWith("[") ? host.substring(1, host.length() - 1) : host);
+        } catch (UnknownHostException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Refuses (415) any request with a body or a Content-Type: parameters go in the query string.
+     * An HTML form always sends a Content-Type (form-encoded, multipart or text/plain), so a page
+     * cannot post to /throttle; a script can send none only with a same-origin Origin.
+     */
+    private static void refuseBody(HttpExchange x) throws Refusal {
+        String type = x.getRequestHeaders().getFirst("Content-Type");
+        String length = x.getRequestHeaders().getFirst("Content-Length");
+        boolean body = x.getRequestHeaders().containsKey("Transfer-Encoding")
+                || (length != null && !length.trim().equals("0"));
+        if (type != null || body) {
+            throw new Refusal(415, "requests take no body" + (type == null ? "" : " (got " + oneLine(type) + ")")
+                    + "; put the parameters in the query string, e.g. POST /throttle?bytes_per_second=N");
+        }
     }
 
     private static void parse(String raw, Set<String> known, Map<String, String> out) throws Refusal {
@@ -336,15 +517,6 @@ public final class AdminServer implements AutoCloseable {
                 throw new Refusal(400, "parameter '" + name + "' given twice");
             }
         }
-    }
-
-    private static byte[] readBody(HttpExchange x) throws IOException, Refusal {
-        InputStream in = x.getRequestBody();
-        byte[] b = in.readNBytes(MAX_BODY + 1);
-        if (b.length > MAX_BODY) {
-            throw new Refusal(413, "request body larger than " + MAX_BODY + " bytes");
-        }
-        return b;
     }
 
     private static void send(HttpExchange x, int code, String type, String body) throws IOException {

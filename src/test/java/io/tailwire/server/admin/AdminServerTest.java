@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -114,10 +118,10 @@ class AdminServerTest {
         assertEquals(Map.of("agent", "other", "bytes_per_second", -1L, "effective_bytes_per_second", 1_000_000L),
                 s.get("agent"));
 
-        // -1 removes an agent's setting; a form body works like the query
-        assertEquals(200, send("POST", "/throttle", "agent=web-1&bytes_per_second=-1").statusCode());
+        // -1 removes an agent's setting
+        assertEquals(200, send("POST", "/throttle?agent=web-1&bytes_per_second=-1").statusCode());
         assertEquals(-1, throttle.agent("web-1"));
-        assertEquals(200, send("POST", "/throttle", "bytes_per_second=-1").statusCode());
+        assertEquals(200, send("POST", "/throttle?bytes_per_second=-1").statusCode());
         assertEquals(-1, throttle.global());
         assertTrue(log.contains("admin: server-wide ingest rate set to 1000000 bytes/s"), log.toString());
         assertTrue(log.contains("admin: ingest rate of agent web-1 set to 0 (paused)"), log.toString());
@@ -137,10 +141,12 @@ class AdminServerTest {
         assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&bytes_per_second=2"), 400, "given twice");
         assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&agent=a%2Fb"), 400, "agent must match");
         assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1&agent="), 400, "agent must match");
-        assertOneLinePlainText(send("POST", "/throttle", "bytes_per_second=%zz"), 400, "badly encoded");
+        String status = raw("POST /throttle?bytes_per_second=%zz HTTP/1.1\r\nHost: 127.0.0.1:" + server.port()
+                + "\r\nConnection: close\r\n\r\n");
+        assertTrue(status.contains(" 400 "), status);
         assertOneLinePlainText(send("POST", "/throttle?bytes_per_second=1%0Aevil"), 400, "1?evil");
         assertOneLinePlainText(send("GET", "/throttle?agent=.."), 400, "agent must match");
-        assertOneLinePlainText(send("POST", "/throttle", "{\"bytes_per_second\":1}"), 400, "unknown parameter");
+        assertOneLinePlainText(send("POST", "/throttle?%7B%22bytes_per_second%22:1%7D"), 400, "unknown parameter");
         assertEquals(777, throttle.global());
         assertEquals(0, throttle.agentLimits());
 
@@ -151,15 +157,117 @@ class AdminServerTest {
     }
 
     @Test
-    void aBodyThatIsNotAFormIsRefused() throws Exception {
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/throttle"))
-                .header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"bytes_per_second\":1}")).build();
-        assertOneLinePlainText(client.send(req, HttpResponse.BodyHandlers.ofString()), 400,
-                "application/x-www-form-urlencoded");
-        assertOneLinePlainText(send("POST", "/throttle", "bytes_per_second=" + "1".repeat(5000)), 413,
-                "larger than");
+    void aFormPostAsAnHtmlPageWouldSendItIsRefusedWith415AndPausesNothing() throws Exception {
+        // a form on any web page: <form method=post action="http://127.0.0.1:PORT/throttle?bytes_per_second=0">
+        // sends a Content-Type (form-encoded, multipart or text/plain) and no Origin in some browsers
+        for (String type : List.of("application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+                "text/plain")) {
+            HttpRequest req = HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + server.port() + "/throttle?bytes_per_second=0"))
+                    .header("Content-Type", type)
+                    .POST(HttpRequest.BodyPublishers.ofString("")).build(); // the form has no fields
+            assertOneLinePlainText(client.send(req, HttpResponse.BodyHandlers.ofString()), 415, "query string");
+        }
+        assertOneLinePlainText(send("POST", "/throttle", "bytes_per_second=0"), 415, "query string");
+        // a body without a Content-Type is refused too
+        HttpRequest bare = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/throttle"))
+                .POST(HttpRequest.BodyPublishers.ofString("bytes_per_second=0")).build();
+        assertOneLinePlainText(client.send(bare, HttpResponse.BodyHandlers.ofString()), 415, "no body");
         assertEquals(-1, throttle.global());
+    }
+
+    @Test
+    void aCrossOriginRequestIsRefusedWith403AndPausesNothing() throws Exception {
+        for (String origin : List.of("http://evil.example", "null", "https://127.0.0.1:" + server.port(),
+                "http://127.0.0.1:" + (server.port() == 65535 ? 1 : server.port() + 1))) {
+            HttpRequest req = HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + server.port() + "/throttle?bytes_per_second=0"))
+                    .header("Origin", origin)
+                    .POST(HttpRequest.BodyPublishers.noBody()).build();
+            assertOneLinePlainText(client.send(req, HttpResponse.BodyHandlers.ofString()), 403, "cross-origin");
+        }
+        assertEquals(-1, throttle.global());
+        // the endpoint's own origin (a page it served, were there one) is allowed
+        HttpRequest own = HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + server.port() + "/throttle?bytes_per_second=0"))
+                .header("Origin", "http://localhost:" + server.port())
+                .POST(HttpRequest.BodyPublishers.noBody()).build();
+        assertEquals(200, client.send(own, HttpResponse.BodyHandlers.ofString()).statusCode());
+        assertEquals(0, throttle.global());
+    }
+
+    /** Sends {@code request} on a fresh raw connection and returns the status line. */
+    private String raw(String request) throws IOException {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port())) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            String line = r.readLine();
+            return line == null ? "" : line;
+        }
+    }
+
+    @Test
+    void aHostHeaderNamingAnotherHostIsRefusedWith403SoDnsRebindingFails() throws Exception {
+        int port = server.port();
+        // DNS rebinding: evil.example now resolves to 127.0.0.1, and the browser sends Host: evil.example
+        for (String host : List.of("evil.example:" + port, "evil.example", "127.0.0.1:" + (port == 65535 ? 1 : port + 1),
+                "127.0.0.1", "localhost.evil.example:" + port, "10.0.0.1:" + port)) {
+            String status = raw("POST /throttle?bytes_per_second=0 HTTP/1.1\r\nHost: " + host
+                    + "\r\nConnection: close\r\n\r\n");
+            assertTrue(status.contains(" 403 "), host + " -> " + status);
+        }
+        assertTrue(raw("GET /metrics HTTP/1.0\r\n\r\n").contains(" 403 "), "a request without Host is refused");
+        assertEquals(-1, throttle.global());
+        for (String host : List.of("127.0.0.1:" + port, "localhost:" + port, "LocalHost:" + port)) {
+            String status = raw("GET /metrics HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+            assertTrue(status.contains(" 200 "), host + " -> " + status);
+        }
+    }
+
+    @Test
+    void halfSentRequestsAreCutOffAndDoNotKeepMetricsFromAnotherClient() throws Exception {
+        server.close();
+        server = new AdminServer(LOOPBACK, throttle, metrics, StatusSource.NONE, log::add, 300);
+        server.start();
+        List<Socket> slow = new ArrayList<>();
+        try {
+            // more half-sent requests than there are handler threads, each stopping mid-header
+            for (int i = 0; i < AdminServer.HANDLER_THREADS + 2; i++) {
+                Socket s = new Socket(InetAddress.getLoopbackAddress(), server.port());
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("GET /metr".getBytes(StandardCharsets.ISO_8859_1));
+                s.getOutputStream().flush();
+                slow.add(s);
+            }
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics"))
+                    .timeout(Duration.ofSeconds(20)).GET().build();
+            assertEquals(200, client.send(req, HttpResponse.BodyHandlers.ofString()).statusCode());
+            // and each slow connection was closed by the server, not left holding a thread
+            for (Socket s : slow) {
+                int got;
+                try {
+                    got = s.getInputStream().read();
+                } catch (java.net.SocketException reset) {
+                    got = -1;
+                }
+                assertEquals(-1, got, "the server closed the half-sent request's connection");
+            }
+        } finally {
+            for (Socket s : slow) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void onlyALoopbackBindIsFreeOfTheExposureWarning() {
+        assertEquals(null, AdminServer.exposureWarning(new InetSocketAddress(InetAddress.getLoopbackAddress(), 7071)));
+        assertEquals(null, AdminServer.exposureWarning(new InetSocketAddress("::1", 7071)));
+        String w = AdminServer.exposureWarning(new InetSocketAddress("0.0.0.0", 7071));
+        assertTrue(w != null && w.contains("0.0.0.0:7071") && w.contains("no authentication") && !w.contains("\n"), w);
+        assertTrue(AdminServer.exposureWarning(new InetSocketAddress("192.0.2.1", 7071)) != null);
     }
 
     @Test
