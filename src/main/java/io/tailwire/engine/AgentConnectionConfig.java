@@ -1,5 +1,7 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+
 import com.google.protobuf.ByteString;
 
 import io.tailwire.wire.Wire;
@@ -32,11 +34,10 @@ public record AgentConnectionConfig(String agentId, int maxDatagramSize, long co
         }
     }
 
-    public static final long MS = 1_000_000L;
-
     public static AgentConnectionConfig defaults(String agentId) {
-        return new AgentConnectionConfig(agentId, Wire.DEFAULT_MAX_DATAGRAM, 5000 * MS, 30_000 * MS, 5000 * MS,
-            1 << 20, 100 * MS, 20 * MS, 2000 * MS, MS);
+        return new AgentConnectionConfig(agentId, Wire.DEFAULT_MAX_DATAGRAM, 5000 * NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI,
+            5000 * NANOS_PER_MILLI, 1 << 20, 100 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI,
+            NANOS_PER_MILLI);
     }
 
     public AgentConnectionConfig withMaxDatagramSize(int size) {

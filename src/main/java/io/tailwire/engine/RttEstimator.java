@@ -1,13 +1,13 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+
 /**
  * RFC 6298 smoothed RTT (alpha 1/8, beta 1/4) with the wire-spec.md section 8 RTO:
  * SRTT + max(1 ms + SRTT/8, 4 RTTVAR) + max_ack_delay, clamped to [min RTO, max RTO], doubled per back-off.
  * Before the first sample the RTO is the initial RTT (100 ms) so a lost HELLO is repeated promptly.
  */
 public final class RttEstimator {
-    public static final long MS = 1_000_000L;
-
     private final long initialRttNs;
     private final long minRtoNs;
     private final long maxRtoNs;
@@ -32,7 +32,7 @@ public final class RttEstimator {
     }
 
     public RttEstimator() {
-        this(100 * MS, 2 * MS, 2000 * MS, MS);
+        this(100 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI, NANOS_PER_MILLI);
     }
 
     /**
@@ -79,7 +79,7 @@ public final class RttEstimator {
      * loss into a timeout.
      */
     private long timeoutNs() {
-        return srttNs + Math.max(MS + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs;
+        return srttNs + Math.max(NANOS_PER_MILLI + (srttNs >> 3), 4 * rttvarNs) + maxAckDelayNs;
     }
 
     /** RTO doubled {@code backoff} times, capped at the maximum RTO. */

@@ -1,5 +1,7 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+
 import io.tailwire.wire.Wire;
 
 /**
@@ -10,8 +12,6 @@ public record ServerEndpointConfig(int maxDatagramSize, int maxConnections, long
                                    int initialWindow, int maxStreamsPerConnection, long idleTimeoutNs,
                                    long keepaliveNs, long maxAckDelayNs, long tokenValidityNs,
                                    int busyRetryAfterMs, long appendRetryNs) {
-    public static final long MS = 1_000_000L;
-
     public ServerEndpointConfig {
         if (maxDatagramSize < Wire.MIN_MAX_DATAGRAM || maxDatagramSize > Wire.MAX_MAX_DATAGRAM) {
             throw new IllegalArgumentException("maxDatagramSize out of 1200..65507: " + maxDatagramSize);
@@ -22,8 +22,8 @@ public record ServerEndpointConfig(int maxDatagramSize, int maxConnections, long
     }
 
     public static ServerEndpointConfig defaults() {
-        return new ServerEndpointConfig(Wire.DEFAULT_MAX_DATAGRAM, 1024, 1 << 20, 256 * 1024, 4096, 30_000 * MS,
-            5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+        return new ServerEndpointConfig(Wire.DEFAULT_MAX_DATAGRAM, 1024, 1 << 20, 256 * 1024, 4096, 30_000 * NANOS_PER_MILLI,
+            5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000, 10 * NANOS_PER_MILLI);
     }
 
     public ServerEndpointConfig withMaxConnections(int n) {

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -26,7 +27,6 @@ import static org.junit.jupiter.api.Assertions.*;
  * 6.1). AgentCore over a MemFs, the real ServerEndpoint and OutputStore, virtual time, no loss.
  */
 class AgentGenerationClosedTest {
-    static final long MS = 1_000_000L;
     static final InetSocketAddress ADDR = new InetSocketAddress("10.0.0.1", 40000);
 
     @TempDir
@@ -36,7 +36,7 @@ class AgentGenerationClosedTest {
     final List<String> warns = new ArrayList<>();
     OutputStore store;
     ServerEndpoint server;
-    long now = 1_000 * MS;
+    long now = 1_000 * NANOS_PER_MILLI;
 
     /** Each start a new process: its own seed, so its own connection nonce. */
     long seed = 3;
@@ -78,7 +78,7 @@ class AgentGenerationClosedTest {
             if (store.syncDirty() > 0) {
                 server.onDurableAdvanced();
             }
-            now += MS;
+            now += NANOS_PER_MILLI;
         }
         return true;
     }
@@ -92,11 +92,11 @@ class AgentGenerationClosedTest {
         byte[] content = "hello world\n".repeat(50).getBytes();
         fs.create("/logs/app.log", content, 0);
         AgentCore first = agent();
-        assertTrue(run(first, first::idle, 10_000 * MS));
+        assertTrue(run(first, first::idle, 10_000 * NANOS_PER_MILLI));
         byte[] stateBeforeClose = fs.contents("/state/" + AgentStateStore.FILE_NAME);
 
         fs.remove("/logs/app.log"); // deleted: the generation ends, is closed, and the agent saves that
-        assertTrue(run(first, () -> first.tailer().generations().isEmpty(), 60_000 * MS));
+        assertTrue(run(first, () -> first.tailer().generations().isEmpty(), 60_000 * NANOS_PER_MILLI));
 
         // The crash: the state file is the one from before the close.
         fs.create("/state/" + AgentStateStore.FILE_NAME, stateBeforeClose, 0);
@@ -104,7 +104,7 @@ class AgentGenerationClosedTest {
         warns.clear();
         AgentCore second = agent();
         assertEquals(1, second.tailer().generations().size(), "restored unfinished");
-        assertTrue(run(second, () -> second.tailer().generations().isEmpty(), 10_000 * MS),
+        assertTrue(run(second, () -> second.tailer().generations().isEmpty(), 10_000 * NANOS_PER_MILLI),
             "finished at the server's close; warnings: " + warns + " infos: " + infos);
         assertTrue(infos.stream().anyMatch(l -> l.contains("server already closed this generation at "
             + content.length + " bytes; this one is done")), infos.toString());
@@ -121,11 +121,11 @@ class AgentGenerationClosedTest {
         fs.mkdirs("/state");
         fs.create("/logs/app.log", "hello world\n".repeat(50).getBytes(), 0);
         AgentCore first = agent();
-        assertTrue(run(first, first::idle, 10_000 * MS));
+        assertTrue(run(first, first::idle, 10_000 * NANOS_PER_MILLI));
         byte[] stateBeforeClose = fs.contents("/state/" + AgentStateStore.FILE_NAME);
 
         fs.rename(Path.of("/logs/app.log"), Path.of("/logs/app.log.1")); // rotated: read to its end and closed
-        assertTrue(run(first, () -> first.tailer().generations().isEmpty(), 60_000 * MS));
+        assertTrue(run(first, () -> first.tailer().generations().isEmpty(), 60_000 * NANOS_PER_MILLI));
 
         // A crash with the state from before the close, then the operator moves the file back: the server
         // answers GENERATION_CLOSED for as long as the file stays, and the agent asks every second.
@@ -133,7 +133,7 @@ class AgentGenerationClosedTest {
         fs.rename(Path.of("/logs/app.log.1"), Path.of("/logs/app.log"));
         warns.clear();
         AgentCore second = agent();
-        run(second, () -> false, 10_000 * MS);
+        run(second, () -> false, 10_000 * NANOS_PER_MILLI);
         assertEquals(1, warns.stream().filter(w -> w.contains("server already closed this generation")).count(),
             "one line for the whole episode, not one per retry: " + warns);
         store.close();

@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +23,6 @@ import org.junit.jupiter.api.Test;
  * the file system seam. Virtual time.
  */
 class ConditionLoggingTest {
-    private static final long MS = 1_000_000L;
     private static final int POLLS = 1000;
 
     /** Denies reads (or writes, or listings) of chosen paths with the exception the JDK throws. */
@@ -86,7 +86,7 @@ class ConditionLoggingTest {
             while (core.poll(out, now) > 0) {
                 // no server: datagrams go nowhere
             }
-            now += MS;
+            now += NANOS_PER_MILLI;
         }
         return now;
     }
@@ -114,7 +114,7 @@ class ConditionLoggingTest {
         fs.denyRead.add(Path.of("/logs/a.log"));
         List<Line> lines = new ArrayList<>();
         AgentCore core = core(fs, List.of("/logs/a.log"), null, lines);
-        long now = 1_000 * MS;
+        long now = 1_000 * NANOS_PER_MILLI;
         core.start(now);
         now = pollMany(core, now);
 
@@ -143,7 +143,7 @@ class ConditionLoggingTest {
         List<Line> lines = new ArrayList<>();
         TailerConfig cfg = TailerConfig.of(List.of("/logs/*.log"));
         AgentCore core = core(fs, List.of("/logs/*.log"), null, lines);
-        long now = 1_000 * MS;
+        long now = 1_000 * NANOS_PER_MILLI;
         core.start(now);
         // Globs are walked once per discovery interval: poll long enough for many walks.
         long until = now + 20 * cfg.discoveryIntervalNanos();
@@ -173,7 +173,7 @@ class ConditionLoggingTest {
         fs.denyWrite.add(Path.of("/state"));
         List<Line> lines = new ArrayList<>();
         AgentCore core = core(fs, List.of("/logs/a.log"), Path.of("/state"), lines);
-        long now = 1_000 * MS;
+        long now = 1_000 * NANOS_PER_MILLI;
         core.start(now);
         for (int i = 0; i < 5; i++) {
             mem.append("/logs/a.log", "more\n".getBytes()); // keeps the state dirty, so saves keep being tried
@@ -197,16 +197,16 @@ class ConditionLoggingTest {
         mem.create("/logs/a.log", "hello\n".getBytes(), 1);
         List<Line> lines = new ArrayList<>();
         AgentCore core = core(new DenyingFs(mem), List.of("/logs/a.log"), null, lines);
-        long now = 1_000 * MS;
+        long now = 1_000 * NANOS_PER_MILLI;
         core.start(now);
         UnsafeBuffer out = new UnsafeBuffer(new byte[65536]);
-        long until = now + 600 * 1_000 * MS; // ten minutes: dozens of attempts with back-off capped at 10 s
+        long until = now + 600 * 1_000 * NANOS_PER_MILLI; // ten minutes: dozens of attempts with back-off capped at 10 s
         int attempts = 0;
         while (now < until) {
             while (core.poll(out, now) > 0) {
                 attempts++; // every HELLO (and its repeats) goes nowhere
             }
-            now = Math.max(now + MS, Math.min(core.nextDeadline(), until));
+            now = Math.max(now + NANOS_PER_MILLI, Math.min(core.nextDeadline(), until));
         }
         List<Line> ended = about(lines, "ended (");
         assertTrue(attempts > 20, "the agent kept trying: " + attempts + " datagrams");

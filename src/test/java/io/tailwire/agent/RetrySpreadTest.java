@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,8 +27,6 @@ import org.junit.jupiter.api.Test;
  * be spread out rather than arrive as one burst. Virtual time; AgentCore and ServerEndpoint directly.
  */
 class RetrySpreadTest {
-    private static final long MS = 1_000_000L;
-
     private record Pkt(long at, long seq, int agent, boolean toServer, byte[] bytes) {
     }
 
@@ -43,7 +42,7 @@ class RetrySpreadTest {
         StreamStore noStore = (agentId, request) -> new StreamStore.OpenResult(StreamStatus.BAD_PATH, 0, 0, "", null);
         ServerEndpoint server = new ServerEndpoint(cfg, "secret".getBytes(), seed, noStore, ServerEvents.NONE);
 
-        long now = 1_000 * MS;
+        long now = 1_000 * NANOS_PER_MILLI;
         MemFs fs = new MemFs();
         AgentCore[] cores = new AgentCore[agents];
         InetSocketAddress[] addrs = new InetSocketAddress[agents];
@@ -70,7 +69,7 @@ class RetrySpreadTest {
             : Long.compare(a.seq, b.seq));
         UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
         long seq = 0;
-        long end = now + 6_000 * MS;
+        long end = now + 6_000 * NANOS_PER_MILLI;
         while (now < end) {
             for (int i = 0; i < agents; i++) {
                 int len;
@@ -80,7 +79,7 @@ class RetrySpreadTest {
                     if ((b[1] & 0xFF) == Wire.TYPE_HELLO && busyAt[i] >= 0 && retryAt[i] < 0) {
                         retryAt[i] = now;
                     }
-                    net.add(new Pkt(now + MS, seq++, i, true, b));
+                    net.add(new Pkt(now + NANOS_PER_MILLI, seq++, i, true, b));
                 }
             }
             int len;
@@ -88,13 +87,13 @@ class RetrySpreadTest {
                 byte[] b = new byte[len];
                 out.getBytes(0, b);
                 int to = Arrays.asList(addrs).indexOf(server.lastDestination());
-                net.add(new Pkt(now + MS, seq++, to, false, b));
+                net.add(new Pkt(now + NANOS_PER_MILLI, seq++, to, false, b));
             }
             long next = Math.min(server.nextDeadline(), net.isEmpty() ? Long.MAX_VALUE : net.peek().at);
             for (AgentCore c : cores) {
                 next = Math.min(next, c.nextDeadline());
             }
-            now = next <= now ? now + 1000 : Math.min(next, now + 100 * MS);
+            now = next <= now ? now + 1000 : Math.min(next, now + 100 * NANOS_PER_MILLI);
             while (!net.isEmpty() && net.peek().at <= now) {
                 Pkt p = net.poll();
                 UnsafeBuffer b = new UnsafeBuffer(p.bytes);
@@ -118,15 +117,15 @@ class RetrySpreadTest {
         }
         assertEquals(agents - 10, delays.size(), "all but the 10 admitted were told BUSY, seed " + seed);
         delays.sort(null);
-        String info = "seed " + seed + " first " + delays.get(0) / MS + " ms, last "
-            + delays.get(delays.size() - 1) / MS + " ms";
-        assertTrue(delays.get(0) >= retryAfterMs * MS, "a retry came before retry_after_ms: " + info);
-        assertTrue(delays.get(delays.size() - 1) - delays.get(0) >= retryAfterMs * MS / 2,
+        String info = "seed " + seed + " first " + delays.get(0) / NANOS_PER_MILLI + " ms, last "
+            + delays.get(delays.size() - 1) / NANOS_PER_MILLI + " ms";
+        assertTrue(delays.get(0) >= retryAfterMs * NANOS_PER_MILLI, "a retry came before retry_after_ms: " + info);
+        assertTrue(delays.get(delays.size() - 1) - delays.get(0) >= retryAfterMs * NANOS_PER_MILLI / 2,
             "retries bunched together: " + info);
         // No 50 ms slot gets more than 15% of the retries (uniform spread over ~1 s gives about 5%).
         int maxInSlot = 0;
         for (int a = 0, b = 0; a < delays.size(); a++) {
-            while (b < delays.size() && delays.get(b) - delays.get(a) < 50 * MS) {
+            while (b < delays.size() && delays.get(b) - delays.get(a) < 50 * NANOS_PER_MILLI) {
                 b++;
             }
             maxInSlot = Math.max(maxInSlot, b - a);

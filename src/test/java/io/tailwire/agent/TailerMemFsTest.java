@@ -3,6 +3,7 @@ package io.tailwire.agent;
 import io.tailwire.wire.Fingerprint;
 import static io.tailwire.agent.TailerRealFsTest.concat;
 import static io.tailwire.agent.TailerRealFsTest.lines;
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -21,8 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /** Tailer cases that need control the real file system does not give (inode numbers, many rotations). */
 class TailerMemFsTest {
-    static final long MS = 1_000_000L;
-    static final long GRACE = 2_000 * MS;
+    static final long GRACE = 2_000 * NANOS_PER_MILLI;
     static final String LOG = "/var/log/app.log";
 
     final MemFs fs = new MemFs();
@@ -55,7 +55,7 @@ class TailerMemFsTest {
             .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
         FakeRuntime rt = runtime();
         rt.tailer.restore(saved, 0);
-        rt.run(0, 5 * MS, MS);
+        rt.run(0, 5 * NANOS_PER_MILLI, NANOS_PER_MILLI);
 
         // Generation 4's file is gone: it ends at what the server held, and nothing of it is re-read.
         assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0));
@@ -79,7 +79,7 @@ class TailerMemFsTest {
             .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
         FakeRuntime rt = runtime();
         rt.tailer.restore(saved, 0);
-        rt.run(0, 3 * GRACE, 10 * MS);
+        rt.run(0, 3 * GRACE, 10 * NANOS_PER_MILLI);
 
         assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0), "the old content ends where the server held it");
         assertArrayEquals(mid, rt.bytes(LOG, 5), "the post-truncation content is the next generation");
@@ -99,7 +99,7 @@ class TailerMemFsTest {
             .setIdentity(identityOf(100, old)).setDurableOffset(1500).setReadOffset(1500)).build();
         FakeRuntime rt = runtime();
         rt.tailer.restore(saved, 0);
-        rt.run(0, 3 * GRACE, 10 * MS);
+        rt.run(0, 3 * GRACE, 10 * NANOS_PER_MILLI);
 
         assertEquals(LOG + "#4:1500:0", rt.closedLog.get(0));
         assertArrayEquals(cur, rt.bytes(LOG, 5), "the next generation is the file at the path");
@@ -118,13 +118,13 @@ class TailerMemFsTest {
         rt.step(0);
         fs.move(LOG, LOG + ".1");
         fs.create(LOG, b, 0);
-        rt.run(MS, 3 * GRACE, 10 * MS);
+        rt.run(NANOS_PER_MILLI, 3 * GRACE, 10 * NANOS_PER_MILLI);
         assertEquals(2, rt.shipped.size(), rt.shipped.keySet().toString());
         // The rotated file is deleted and its inode number reused by a new file under the same name.
         fs.remove(LOG + ".1");
         byte[] c = lines("c", 1600);
         fs.create(LOG + ".1", c, first.ino);
-        rt.run(4 * GRACE, 4 * GRACE + 10 * MS, MS);
+        rt.run(4 * GRACE, 4 * GRACE + 10 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertArrayEquals(a, rt.bytes(LOG, 1));
         assertArrayEquals(b, rt.bytes(LOG, 2));
         assertArrayEquals(c, rt.bytes(LOG + ".1", 1));
@@ -139,7 +139,7 @@ class TailerMemFsTest {
             byte[] c = lines("gen" + i, 100 + 10 * i);
             contents.add(c);
             fs.create(LOG, c, 0);
-            rt.step(i * MS);
+            rt.step(i * NANOS_PER_MILLI);
         }
         // Generations 1..3 are rotated away, 4 is current; the limit of 2 drops generation 1.
         List<TailEvent> loss = rt.events(TailEvent.Kind.LOSS);
@@ -150,7 +150,7 @@ class TailerMemFsTest {
         assertEquals(3, rt.tailer.openHandles());
 
         rt.reading = true;
-        rt.run(10 * MS, 10 * MS + 3 * GRACE, 10 * MS);
+        rt.run(10 * NANOS_PER_MILLI, 10 * NANOS_PER_MILLI + 3 * GRACE, 10 * NANOS_PER_MILLI);
         assertEquals(LOG + "#1:0:0", rt.closedLog.get(0));
         for (int i = 1; i < 4; i++) {
             assertArrayEquals(contents.get(i), rt.bytes(LOG, i + 1));
@@ -168,7 +168,7 @@ class TailerMemFsTest {
         assertEquals(100, g.identity().getFingerprintLength());
         assertEquals(Fingerprint.of(a, 0, a.length), g.identity().getFingerprint());
         fs.append(LOG, b);
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         byte[] all = concat(a, b);
         assertEquals(1024, g.identity().getFingerprintLength());
         assertEquals(Fingerprint.of(all, 0, 1024), g.identity().getFingerprint());
@@ -185,7 +185,7 @@ class TailerMemFsTest {
         fs.truncateTo(LOG, 0);
         byte[] b = lines("B", 600);
         fs.append(LOG, b);
-        rt.run(MS, 3 * MS, MS);
+        rt.run(NANOS_PER_MILLI, 3 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertArrayEquals(a, rt.bytes(LOG, 1));
         assertArrayEquals(b, rt.bytes(LOG, 2));
         assertTrue(rt.events(TailEvent.Kind.LOSS).isEmpty());
@@ -200,7 +200,7 @@ class TailerMemFsTest {
         Generation g1 = rt.tailer.currentShippable(LOG);
         fs.truncateTo(LOG, 0);
         rt.reading = false;
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         assertEquals(3000, g1.finalLength());
         // Reconnect: the server holds only 1200 bytes; the rest was in flight and the file no longer has it.
         assertEquals(1200, rt.tailer.seek(g1, 1200));
@@ -218,7 +218,7 @@ class TailerMemFsTest {
         rt.step(0);
         fs.create(LOG, lines("b", 10), 0);
         rt.reading = false;
-        rt.run(MS, 3 * GRACE, 10 * MS);
+        rt.run(NANOS_PER_MILLI, 3 * GRACE, 10 * NANOS_PER_MILLI);
         Generation head = rt.tailer.currentShippable(LOG);
         assertEquals(1, head.number());
         assertTrue(head.fullyRead());
@@ -238,7 +238,7 @@ class TailerMemFsTest {
         rt.reading = false;
         rt.step(0);
         fs.create(LOG, lines("b", 10), 0);
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         Generation head = rt.tailer.currentShippable(LOG);
         assertEquals(Generation.State.ROTATED, head.state());
         rt.tailer.closed(head); // STALE_GENERATION: the server holds a newer generation
@@ -253,7 +253,7 @@ class TailerMemFsTest {
         rt.reading = false;
         rt.step(0);
         fs.create(LOG, lines("b", 10), 0);
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         List<Generation> gens = rt.tailer.generations();
         assertFalse(gens.get(0).numberConfirmed());
         assertEquals(0, rt.tailer.snapshot().getFiles(0).getGeneration(), "provisional numbers are saved as 0");
@@ -262,7 +262,7 @@ class TailerMemFsTest {
         assertTrue(gens.get(1).numberConfirmed());
         assertEquals(7, rt.tailer.snapshot().getFiles(0).getGeneration());
         fs.create(LOG, lines("c", 10), 0);
-        rt.step(2 * MS);
+        rt.step(2 * NANOS_PER_MILLI);
         assertEquals(9, rt.tailer.generations().get(2).number());
         assertNotEquals(0, rt.tailer.snapshot().getFiles(2).getGeneration());
     }
@@ -296,7 +296,7 @@ class TailerMemFsTest {
         fs.move(LOG, LOG + ".1");
         fs.create(LOG, b1, 0);
         rt.chunk = 1200;
-        rt.run(MS, 3 * GRACE, 100 * MS); // generation 1 closed; generation 2 partly read
+        rt.run(NANOS_PER_MILLI, 3 * GRACE, 100 * NANOS_PER_MILLI); // generation 1 closed; generation 2 partly read
         Generation g2 = rt.tailer.currentShippable(LOG);
         assertEquals(2, g2.number());
         rt.tailer.adoptGeneration(g2, 2); // the server confirmed the number
@@ -314,13 +314,13 @@ class TailerMemFsTest {
         assertEquals(700, r.previousLength());
         assertEquals(Generation.State.ACTIVE, r.state());
         rt2.step(0);
-        rt2.run(MS, 5 * MS, MS);
+        rt2.run(NANOS_PER_MILLI, 5 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         byte[] all = concat(b1, b2);
         assertArrayEquals(Arrays.copyOfRange(all, 1200, all.length), rt2.bytes(LOG, 2));
         assertEquals(1, rt2.tailer.generations().size(), "the file at the path is not a new generation");
         fs.move(LOG, LOG + ".2");
         fs.create(LOG, lines("c", 5), 0);
-        rt2.step(10 * MS);
+        rt2.step(10 * NANOS_PER_MILLI);
         assertEquals(3, rt2.tailer.generations().get(1).number());
     }
 
@@ -341,7 +341,7 @@ class TailerMemFsTest {
         fs.truncateTo(LOG, 0);
         fs.append(LOG, after);
         fs.remove(LOG);
-        rt.run(MS, 4 * GRACE, 100 * MS);
+        rt.run(NANOS_PER_MILLI, 4 * GRACE, 100 * NANOS_PER_MILLI);
         assertArrayEquals(before, rt.bytes(LOG, 1));
         assertArrayEquals(after, rt.bytes(LOG, 2), "events " + events);
         assertTrue(rt.events(TailEvent.Kind.LOSS).isEmpty(), "nothing was lost: " + events);
@@ -360,7 +360,7 @@ class TailerMemFsTest {
         fs.truncateTo(LOG, 0);
         fs.append(LOG, after);
         fs.remove(LOG);
-        rt.run(MS, 4 * GRACE, 100 * MS);
+        rt.run(NANOS_PER_MILLI, 4 * GRACE, 100 * NANOS_PER_MILLI);
         long lost = 0;
         for (TailEvent e : rt.events(TailEvent.Kind.LOSS)) {
             assertEquals(1, e.generation(), "events " + events);

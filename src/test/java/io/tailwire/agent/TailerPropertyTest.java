@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,8 +20,7 @@ import net.jqwik.api.Property;
  * before each copytruncate (so the size it saw is the size that was destroyed).
  */
 class TailerPropertyTest {
-    static final long MS = 1_000_000L;
-    static final long GRACE = 2_000 * MS;
+    static final long GRACE = 2_000 * NANOS_PER_MILLI;
     static final String LOG = "/var/log/app.log";
 
     @Property(tries = 60)
@@ -93,7 +93,7 @@ class TailerPropertyTest {
         long rotatedAt = 0;
         int rotations = 0;
         long now = 0;
-        long[] steps = {0, MS, 100 * MS, 700 * MS};
+        long[] steps = {0, NANOS_PER_MILLI, 100 * NANOS_PER_MILLI, 700 * NANOS_PER_MILLI};
         for (int op = 0; op < 60; op++) {
             rt.chunk = 1 + rnd.nextInt(3000);
             int kind = rnd.nextInt(truncations ? 7 : 6);
@@ -138,7 +138,7 @@ class TailerPropertyTest {
             }
         }
         rt.chunk = 64 * 1024;
-        rt.run(now + MS, now + 4 * GRACE, 100 * MS);
+        rt.run(now + NANOS_PER_MILLI, now + 4 * GRACE, 100 * NANOS_PER_MILLI);
         tailer.close();
         return new Result(rt, model);
     }

@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -24,8 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The tailer against the real file system, driven in virtual time. */
 class TailerRealFsTest {
-    static final long MS = 1_000_000L;
-    static final long GRACE = 2_000 * MS;
+    static final long GRACE = 2_000 * NANOS_PER_MILLI;
 
     @TempDir
     Path dir;
@@ -61,7 +61,8 @@ class TailerRealFsTest {
     }
 
     FakeRuntime runtime(List<String> sources) {
-        TailerConfig cfg = TailerConfig.of(sources).withRotationGraceNanos(GRACE).withDiscoveryIntervalNanos(100 * MS);
+        TailerConfig cfg = TailerConfig.of(sources).withRotationGraceNanos(GRACE)
+            .withDiscoveryIntervalNanos(100 * NANOS_PER_MILLI);
         tailer = new Tailer(RealFs.INSTANCE, cfg, events::add);
         return new FakeRuntime(tailer, events);
     }
@@ -79,13 +80,13 @@ class TailerRealFsTest {
         rt.step(0);
         Files.move(log, rotated);
         append(log, b);
-        rt.step(10 * MS);
+        rt.step(10 * NANOS_PER_MILLI);
         assertEquals(1, rt.events(TailEvent.Kind.ROTATION).size());
         // The writer still holds the old file and appends after the rotation.
         append(rotated, a2);
-        long t = rt.run(20 * MS, GRACE - MS, 10 * MS);
+        long t = rt.run(20 * NANOS_PER_MILLI, GRACE - NANOS_PER_MILLI, 10 * NANOS_PER_MILLI);
         assertEquals(1, tailer.currentShippable(log.toString()).number(), "old generation still current within grace");
-        rt.run(t, t + 2 * GRACE, 10 * MS);
+        rt.run(t, t + 2 * GRACE, 10 * NANOS_PER_MILLI);
 
         assertArrayEquals(concat(a1, a2), rt.bytes(log.toString(), 1));
         assertArrayEquals(b, rt.bytes(log.toString(), 2));
@@ -112,9 +113,9 @@ class TailerRealFsTest {
             raf.setLength(0);
         }
         append(log, b);
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         rt.reading = true;
-        rt.run(2 * MS, 3 * MS, MS);
+        rt.run(2 * NANOS_PER_MILLI, 3 * NANOS_PER_MILLI, NANOS_PER_MILLI);
 
         assertEquals(1, rt.events(TailEvent.Kind.TRUNCATION).size());
         List<TailEvent> loss = rt.events(TailEvent.Kind.LOSS);
@@ -141,7 +142,7 @@ class TailerRealFsTest {
         }
         append(log, b);
         rt.reading = true;
-        rt.run(MS, 5 * MS, MS);
+        rt.run(NANOS_PER_MILLI, 5 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertTrue(rt.events(TailEvent.Kind.LOSS).isEmpty(), events.toString());
         assertArrayEquals(a, rt.bytes(log.toString(), 1));
         assertArrayEquals(b, rt.bytes(log.toString(), 2));
@@ -156,7 +157,7 @@ class TailerRealFsTest {
         FakeRuntime rt = runtime(List.of(log.toString()));
         rt.step(0);
         rt.reading = false;
-        rt.step(MS);
+        rt.step(NANOS_PER_MILLI);
         // Truncated and regrown past the read offset between two scans; the read comes first.
         try (RandomAccessFile raf = new RandomAccessFile(log.toFile(), "rw")) {
             raf.setLength(0);
@@ -165,7 +166,7 @@ class TailerRealFsTest {
         Generation g1 = tailer.currentShippable(log.toString());
         assertEquals(0, tailer.read(g1, ByteBuffer.allocate(4096)), "read refuses bytes that are not generation 1's");
         rt.reading = true;
-        rt.run(2 * MS, 6 * MS, MS);
+        rt.run(2 * NANOS_PER_MILLI, 6 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertArrayEquals(a, rt.bytes(log.toString(), 1));
         assertArrayEquals(b, rt.bytes(log.toString(), 2));
     }
@@ -181,10 +182,10 @@ class TailerRealFsTest {
             writer.write(ByteBuffer.wrap(a));
             rt.step(0);
             Files.delete(log);
-            rt.step(MS);
+            rt.step(NANOS_PER_MILLI);
             assertEquals(1, rt.events(TailEvent.Kind.DELETION).size());
             writer.write(ByteBuffer.wrap(late));
-            rt.run(2 * MS, 2 * MS + 2 * GRACE, 10 * MS);
+            rt.run(2 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI + 2 * GRACE, 10 * NANOS_PER_MILLI);
         }
         assertArrayEquals(concat(a, late), rt.bytes(log.toString(), 1));
         assertEquals(List.of(log + "#1:" + (a.length + late.length) + ":0"), rt.closedLog);
@@ -193,7 +194,7 @@ class TailerRealFsTest {
         // The path comes back later: a new generation.
         byte[] c = lines("again", 100);
         append(log, c);
-        rt.run(10 * GRACE, 10 * GRACE + 10 * MS, MS);
+        rt.run(10 * GRACE, 10 * GRACE + 10 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertArrayEquals(c, rt.bytes(log.toString(), 2));
     }
 
@@ -210,9 +211,9 @@ class TailerRealFsTest {
         append(sub.resolve("app-1.log"), y);
         append(dir.resolve("x.txt"), lines("no", 10));
         append(sub.resolve("other.log"), lines("no", 10));
-        rt.step(50 * MS); // before the discovery interval: not seen yet
+        rt.step(50 * NANOS_PER_MILLI); // before the discovery interval: not seen yet
         assertTrue(tailer.generations().isEmpty());
-        rt.run(100 * MS, 110 * MS, MS);
+        rt.run(100 * NANOS_PER_MILLI, 110 * NANOS_PER_MILLI, NANOS_PER_MILLI);
         assertArrayEquals(x, rt.bytes(dir.resolve("x.log").toString(), 1));
         assertArrayEquals(y, rt.bytes(sub.resolve("app-1.log").toString(), 1));
         assertEquals(2, rt.shipped.size(), rt.shipped.keySet().toString());
@@ -228,7 +229,7 @@ class TailerRealFsTest {
         rt.step(0);
         Files.move(log, dir.resolve("app.log.1"));
         append(log, b);
-        rt.run(100 * MS, 100 * MS + 3 * GRACE, 100 * MS);
+        rt.run(100 * NANOS_PER_MILLI, 100 * NANOS_PER_MILLI + 3 * GRACE, 100 * NANOS_PER_MILLI);
         assertEquals(2, rt.shipped.size(), rt.shipped.keySet().toString());
         assertArrayEquals(a, rt.bytes(log.toString(), 1));
         assertArrayEquals(b, rt.bytes(log.toString(), 2));
@@ -263,7 +264,7 @@ class TailerRealFsTest {
         assertEquals(Generation.State.ROTATED, r.state());
         // The server resumes at what it holds; the saved read offset is only a hint.
         tailer.seek(r, 1000);
-        rt2.run(0, 3 * GRACE, 10 * MS);
+        rt2.run(0, 3 * GRACE, 10 * NANOS_PER_MILLI);
         byte[] all1 = concat(a1, a2);
         assertArrayEquals(java.util.Arrays.copyOfRange(all1, 1000, all1.length), rt2.bytes(log.toString(), 1));
         assertArrayEquals(b, rt2.bytes(log.toString(), 2));

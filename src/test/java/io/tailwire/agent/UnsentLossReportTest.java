@@ -1,5 +1,6 @@
 package io.tailwire.agent;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,7 +24,6 @@ import org.junit.jupiter.api.Test;
  * item 10). AgentCore and ServerEndpoint directly, in virtual time, over a link that is either up or down.
  */
 class UnsentLossReportTest {
-    private static final long MS = 1_000_000L;
     private static final String LOG = "/logs/a.log";
     private static final InetSocketAddress AGENT = new InetSocketAddress("10.0.0.2", 40000);
 
@@ -40,7 +40,7 @@ class UnsentLossReportTest {
             }
         });
     private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
-    private long now = 1_000 * MS;
+    private long now = 1_000 * NANOS_PER_MILLI;
 
     UnsentLossReportTest() {
         fs.mkdirs("/logs");
@@ -66,7 +66,7 @@ class UnsentLossReportTest {
     private void run(AgentCore core, long ms, boolean linkUp) {
         List<byte[]> toServer = new ArrayList<>();
         List<byte[]> toAgent = new ArrayList<>();
-        for (long end = now + ms * MS; now < end; now += MS) {
+        for (long end = now + ms * NANOS_PER_MILLI; now < end; now += NANOS_PER_MILLI) {
             for (byte[] b : toServer) {
                 server.onDatagram(AGENT, new UnsafeBuffer(b), 0, b.length, now);
             }

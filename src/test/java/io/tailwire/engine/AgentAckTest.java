@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,14 +13,12 @@ import org.junit.jupiter.api.Test;
 
 /** Sender-side ACK processing with hand-made ACKs: stale, duplicate, out-of-range and SACK edges. */
 class AgentAckTest {
-    static final long MS = Harness.MS;
-
     /** Connected agent with an open stream and {@code packets} DATA packets in flight, network cut. */
     static Harness withPacketsInFlight(int packets) {
         Harness h = new Harness(31);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream("/ack", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * NANOS_PER_MILLI));
         h.dropToServer = b -> true;
         UnsafeBuffer src = new UnsafeBuffer(new byte[100]);
         for (int i = 0; i < packets; i++) {

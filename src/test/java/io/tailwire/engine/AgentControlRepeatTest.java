@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,14 +15,12 @@ import org.junit.jupiter.api.Test;
  * (issue 12 point 2).
  */
 class AgentControlRepeatTest {
-    static final long MS = Harness.MS;
-
     @Test
     void aLossReportAndAStreamOpenQueuedInOneTurnBothGoAtTheNextPoll() {
         Harness h = new Harness(91);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream("/first", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * NANOS_PER_MILLI));
         h.dropToServer = b -> true;
         int before = h.sentByAgent.size();
         h.agent.reportLoss(sid, 0, 10, "test");
@@ -35,13 +34,13 @@ class AgentControlRepeatTest {
     @Test
     void aLossReportGoesThreeTimesAndThenStops() {
         Harness h = new Harness(92);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream("/lossy", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * NANOS_PER_MILLI));
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_LOSS_REPORT;
         h.agent.reportLoss(sid, 0, 10, "test");
-        long until = h.now + 5_000 * MS;
-        h.runUntil(() -> h.now >= until, 6_000 * MS);
+        long until = h.now + 5_000 * NANOS_PER_MILLI;
+        h.runUntil(() -> h.now >= until, 6_000 * NANOS_PER_MILLI);
         assertEquals(3, h.countSent(h.sentByAgent, Wire.TYPE_LOSS_REPORT));
     }
 }

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -26,7 +27,6 @@ import org.junit.jupiter.api.Test;
  * Virtual time, lossless network, the server's replies routed by destination address.
  */
 class AgentIdClaimTest {
-    static final long MS = 1_000_000L;
     static final String ID = "web-01";
     static final String PATH = "/var/log/app.log";
 
@@ -41,7 +41,7 @@ class AgentIdClaimTest {
         });
     final List<Claimant> claimants = new ArrayList<>();
     final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
-    long now = 1_000 * MS;
+    long now = 1_000 * NANOS_PER_MILLI;
 
     /** One agent process: an instance identity, an address, a source file it ships on connect. */
     final class Claimant implements AgentEvents {
@@ -134,7 +134,7 @@ class AgentIdClaimTest {
         }
         store.sync();
         server.onDurableAdvanced();
-        now += MS;
+        now += NANOS_PER_MILLI;
     }
 
     boolean runUntil(BooleanSupplier done, long ns) {
@@ -167,16 +167,16 @@ class AgentIdClaimTest {
         byte[] first = lines('a', 350_000);
         byte[] second = lines('b', 50_000);
         Claimant a = new Claimant("10.0.0.1", 40000, instance(1), first, 1);
-        assertTrue(runUntil(() -> a.offset == first.length && a.conn.allAcked(), 10_000 * MS));
+        assertTrue(runUntil(() -> a.offset == first.length && a.conn.allAcked(), 10_000 * NANOS_PER_MILLI));
         Claimant b = new Claimant("10.0.0.2", 40000, instance(2), second, 2);
-        assertTrue(runUntil(() -> b.closedCode != null, 2_000 * MS));
+        assertTrue(runUntil(() -> b.closedCode != null, 2_000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.AGENT_ID_IN_USE, b.closedCode);
         // It keeps retrying, and keeps being refused while the holder lives (keepalives prove it does).
         for (int attempt = 0; attempt < 5; attempt++) {
             b.reconnect(100 + attempt);
-            assertTrue(runUntil(() -> b.closedCode != null, 2_000 * MS));
+            assertTrue(runUntil(() -> b.closedCode != null, 2_000 * NANOS_PER_MILLI));
             assertEquals(CloseCode.AGENT_ID_IN_USE, b.closedCode);
-            runUntil(() -> false, 3_000 * MS);
+            runUntil(() -> false, 3_000 * NANOS_PER_MILLI);
         }
         assertTrue(a.connected, "the holder was never knocked off");
         assertEquals(1, server.connectionCount());
@@ -191,12 +191,12 @@ class AgentIdClaimTest {
     void theSameInstanceRestartingTakesOverAndResumesWithoutRepeatingAByte() {
         byte[] source = lines('r', 200_000);
         Claimant before = new Claimant("10.0.0.1", 40000, instance(7), source, 7);
-        assertTrue(runUntil(() -> before.offset >= 100_000, 10_000 * MS));
+        assertTrue(runUntil(() -> before.offset >= 100_000, 10_000 * NANOS_PER_MILLI));
         long oldConnection = before.conn.connectionId();
         // Killed and restarted from the same state directory: same instance, new port, old connection live.
         before.running = false;
         Claimant after = new Claimant("10.0.0.1", 40001, instance(7), source, 8);
-        assertTrue(runUntil(() -> after.offset == source.length && after.conn.allAcked(), 10_000 * MS));
+        assertTrue(runUntil(() -> after.offset == source.length && after.conn.allAcked(), 10_000 * NANOS_PER_MILLI));
         assertNotEquals(oldConnection, after.conn.connectionId());
         assertEquals(1, server.connectionCount());
         assertEquals(0, server.agentIdRefusals());
@@ -206,13 +206,13 @@ class AgentIdClaimTest {
     @Test
     void anotherInstanceMayClaimTheIdOnceTheHolderIsSilentForTheIdleTimeout() {
         Claimant a = new Claimant("10.0.0.1", 40000, instance(3), lines('a', 10_000), 3);
-        assertTrue(runUntil(() -> a.connected, 1_000 * MS));
+        assertTrue(runUntil(() -> a.connected, 1_000 * NANOS_PER_MILLI));
         a.running = false; // the host went away without CLOSE
         Claimant b = new Claimant("10.0.0.2", 40000, instance(4), lines('b', 10_000), 4);
-        assertTrue(runUntil(() -> b.closedCode != null, 2_000 * MS));
+        assertTrue(runUntil(() -> b.closedCode != null, 2_000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.AGENT_ID_IN_USE, b.closedCode);
-        runUntil(() -> false, 30_000 * MS);
+        runUntil(() -> false, 30_000 * NANOS_PER_MILLI);
         b.reconnect(5);
-        assertTrue(runUntil(() -> b.connected, 2_000 * MS), "after the idle timeout the id is free");
+        assertTrue(runUntil(() -> b.connected, 2_000 * NANOS_PER_MILLI), "after the idle timeout the id is free");
     }
 }

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,8 +21,6 @@ import org.junit.jupiter.api.Test;
 
 /** Server-side back pressure through the advertised window: limiter, memory share, storage refusal. */
 class BackPressureTest {
-    private static final long MS = Harness.MS;
-
     /** Ships {@code data} on one stream, calling {@code hook} with the virtual time after every step. */
     static boolean ship(Harness h, byte[] data, long maxNs, LongConsumer hook) {
         long end = h.now + maxNs;
@@ -109,7 +108,7 @@ class BackPressureTest {
         h.loss = 0.05; // duplicates and retransmissions must not be consumed twice
         h.dup = 0.05;
         byte[] d = data(seed, 300_000);
-        assertTrue(ship(h, d, 60_000 * MS, t -> { }), "seed " + seed);
+        assertTrue(ship(h, d, 60_000 * NANOS_PER_MILLI, t -> { }), "seed " + seed);
         assertArrayEquals(d, h.store.get("agent-1", "/var/log/app.log", 1).content());
         assertTrue(welcomeWindow(h.sentByServer) <= cap);
         List<Long> w = ackWindows(h.sentByServer);
@@ -123,7 +122,7 @@ class BackPressureTest {
     void windowClosedByTheLimiterReopensWithAnUnsolicitedAckEvenWhenProbesAreLost() {
         long seed = 12;
         Harness h = new Harness(seed);
-        long openAt = h.now + 3_000 * MS;
+        long openAt = h.now + 3_000 * NANOS_PER_MILLI;
         h.server.setWindowLimiter(new WindowLimiter() {
             @Override
             public void consume(String agentId, long bytes, long nowNs) {
@@ -144,7 +143,7 @@ class BackPressureTest {
         long[] firstData = {-1};
         int[] agentSent = {0};
         byte[] d = data(seed, 100_000);
-        assertTrue(ship(h, d, 30_000 * MS, t -> {
+        assertTrue(ship(h, d, 30_000 * NANOS_PER_MILLI, t -> {
             for (; agentSent[0] < h.sentByAgent.size(); agentSent[0]++) {
                 if (firstData[0] < 0 && Harness.type(h.sentByAgent.get(agentSent[0])) == Wire.TYPE_DATA) {
                     firstData[0] = t;
@@ -153,7 +152,7 @@ class BackPressureTest {
         }), "seed " + seed);
         assertEquals(0, welcomeWindow(h.sentByServer));
         assertTrue(firstData[0] >= openAt, "agent sent DATA before the window opened");
-        assertTrue(firstData[0] < openAt + 500 * MS, "the reopening ACK came late: " + (firstData[0] - openAt));
+        assertTrue(firstData[0] < openAt + 500 * NANOS_PER_MILLI, "the reopening ACK came late: " + (firstData[0] - openAt));
         assertArrayEquals(d, h.store.get("agent-1", "/var/log/app.log", 1).content());
     }
 
@@ -169,16 +168,16 @@ class BackPressureTest {
                     events.add(stalled ? "stalled " + path : "resumed");
                 }
             });
-        h.syncEveryNs = 20 * MS;
+        h.syncEveryNs = 20 * NANOS_PER_MILLI;
         h.store.autoDurable = false;
         byte[] d = data(seed, 2_000_000);
         long[] failFrom = {-1};
         long[] heldAtFail = {-1};
         long[] durableAtFail = {-1};
-        long failFor = 5_000 * MS;
+        long failFor = 5_000 * NANOS_PER_MILLI;
         List<Long> windowsWhileFailing = new ArrayList<>();
         int[] seen = {0};
-        boolean ok = ship(h, d, 120_000 * MS, t -> {
+        boolean ok = ship(h, d, 120_000 * NANOS_PER_MILLI, t -> {
             FakeStore.Mem m = h.store.get("agent-1", "/var/log/app.log", 1);
             if (m == null) {
                 return;
@@ -215,12 +214,12 @@ class BackPressureTest {
         long mps = Wire.DEFAULT_MAX_DATAGRAM - Wire.DATA_HEADER_LENGTH;
         long budget = 64 * mps;
         ServerEndpointConfig cfg = ServerEndpointConfig.defaults().withBudget(1 << 20, (int) (8 * mps));
-        MultiAgentNet net = new MultiAgentNet(21, cfg, 4, Long.MAX_VALUE, 0, 5 * MS);
+        MultiAgentNet net = new MultiAgentNet(21, cfg, 4, Long.MAX_VALUE, 0, 5 * NANOS_PER_MILLI);
         net.server.setMemoryBudget(budget);
         net.store.autoDurable = false;
-        net.syncEveryNs = 50 * MS; // a slow disk: unsynced bytes occupy the share
+        net.syncEveryNs = 50 * NANOS_PER_MILLI; // a slow disk: unsynced bytes occupy the share
         net.trackOccupancy = true;
-        net.run(3_000 * MS);
+        net.run(3_000 * NANOS_PER_MILLI);
         assertEquals(4, net.server.activeConnections());
         long share = budget / 4;
         assertTrue(net.maxAdvertisedAfterAllActive > 0 && net.maxAdvertisedAfterAllActive <= share,
@@ -243,13 +242,13 @@ class BackPressureTest {
                     reports.add(agentId + " " + path + " " + from + ".." + to);
                 }
             });
-        assertTrue(h.runUntil(() -> h.connected, 5_000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 5_000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream("/var/log/app.log", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 5_000 * MS));
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 5_000 * NANOS_PER_MILLI));
         h.agent.reportLoss(sid, 100, 600, "rotated away");
-        h.runUntil(() -> false, 1_000 * MS);
+        h.runUntil(() -> false, 1_000 * NANOS_PER_MILLI);
         h.agent.reportLoss(sid, 400, 900, "rotated away"); // overlaps the first: only 600..900 is new
-        h.runUntil(() -> false, 1_000 * MS);
+        h.runUntil(() -> false, 1_000 * NANOS_PER_MILLI);
         assertTrue(h.countSent(h.sentByAgent, Wire.TYPE_LOSS_REPORT) >= 4, "the agent repeats its reports");
         assertEquals(800, h.server.lossReportedBytes());
         assertEquals(List.of("agent-1 /var/log/app.log 100..600", "agent-1 /var/log/app.log 600..900"), reports);

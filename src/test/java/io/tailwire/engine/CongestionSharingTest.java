@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tailwire.wire.Wire;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.Test;
  * and one agent on a clean path is limited by the server's window, not by its congestion window.
  */
 class CongestionSharingTest {
-    private static final long MS = MultiAgentNet.MS;
-
     private static double jain(double[] x) {
         double sum = 0;
         double sq = 0;
@@ -29,12 +28,12 @@ class CongestionSharingTest {
         long seed = 31;
         long rate = 4_000_000; // bytes per second
         long queueLimit = 96 * 1024;
-        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), 4, rate, queueLimit, 10 * MS);
-        net.run(2_000 * MS); // past slow start
+        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), 4, rate, queueLimit, 10 * NANOS_PER_MILLI);
+        net.run(2_000 * NANOS_PER_MILLI); // past slow start
         net.mark();
         long dropsBefore = net.queueDrops;
         long packetsBefore = net.packetsIntoQueue;
-        long measureNs = 5_000 * MS;
+        long measureNs = 5_000 * NANOS_PER_MILLI;
         net.run(measureNs);
         double[] got = new double[4];
         double total = 0;
@@ -62,18 +61,18 @@ class CongestionSharingTest {
     void throughputThroughTheBottleneckRecoversAfterALossBurst() {
         long seed = 33;
         long rate = 4_000_000;
-        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), 3, rate, 96 * 1024, 10 * MS);
-        net.run(2_000 * MS);
+        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), 3, rate, 96 * 1024, 10 * NANOS_PER_MILLI);
+        net.run(2_000 * NANOS_PER_MILLI);
         net.mark();
-        net.run(2_000 * MS);
+        net.run(2_000 * NANOS_PER_MILLI);
         double before = 0;
         for (int i = 0; i < 3; i++) {
             before += net.deliveredSinceMark(i);
         }
-        net.lossBurst(300 * MS);
-        net.run(1_300 * MS); // the burst, then one second to recover
+        net.lossBurst(300 * NANOS_PER_MILLI);
+        net.run(1_300 * NANOS_PER_MILLI); // the burst, then one second to recover
         net.mark();
-        net.run(2_000 * MS);
+        net.run(2_000 * NANOS_PER_MILLI);
         double[] after = new double[3];
         double total = 0;
         for (int i = 0; i < 3; i++) {
@@ -91,11 +90,11 @@ class CongestionSharingTest {
     void singleAgentOnACleanPathIsLimitedByTheServerWindowNotByCwnd() {
         long seed = 32;
         ServerEndpointConfig cfg = ServerEndpointConfig.defaults(); // 1 MiB connection buffer
-        long oneWay = 10 * MS;
+        long oneWay = 10 * NANOS_PER_MILLI;
         MultiAgentNet net = new MultiAgentNet(seed, cfg, 1, Long.MAX_VALUE, 0, oneWay);
-        net.run(1_000 * MS);
+        net.run(1_000 * NANOS_PER_MILLI);
         net.mark();
-        long measureNs = 2_000 * MS;
+        long measureNs = 2_000 * NANOS_PER_MILLI;
         net.run(measureNs);
         double rate = net.deliveredSinceMark(0) / (measureNs / 1e9);
         double windowBound = cfg.connectionBudgetBytes() / (2.0 * oneWay / 1e9); // one window per round trip

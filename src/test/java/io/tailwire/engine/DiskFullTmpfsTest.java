@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,8 +26,6 @@ import org.junit.jupiter.api.Test;
  * byte-exact. Needs root (mount); skipped otherwise.
  */
 class DiskFullTmpfsTest {
-    private static final long MS = Harness.MS;
-
     private static boolean run(String... cmd) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -64,13 +63,13 @@ class DiskFullTmpfsTest {
             byte[] data = new byte[1024 * 1024];
             new SplittableRandom(seed).nextBytes(data);
             long[] stalledAt = {-1};
-            boolean ok = BackPressureTest.ship(h, data, 120_000 * MS, t -> {
+            boolean ok = BackPressureTest.ship(h, data, 120_000 * NANOS_PER_MILLI, t -> {
                 if (store.syncDirty() > 0) {
                     h.server.onDurableAdvanced(); // the writer thread's job in the real server
                 }
                 if (stalledAt[0] < 0 && events.contains("stalled")) {
                     stalledAt[0] = t;
-                } else if (stalledAt[0] >= 0 && t - stalledAt[0] > 3_000 * MS && Files.exists(filler)) {
+                } else if (stalledAt[0] >= 0 && t - stalledAt[0] > 3_000 * NANOS_PER_MILLI && Files.exists(filler)) {
                     try {
                         Files.delete(filler); // the operator frees space
                     } catch (IOException e) {

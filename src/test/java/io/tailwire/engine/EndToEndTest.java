@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,7 +23,7 @@ class EndToEndTest {
     void cleanNetworkTransfersExactBytes() {
         Harness h = new Harness(1);
         byte[] data = randomBytes(1, 300_000);
-        assertTrue(h.transfer("/var/log/a.log", data, 10_000 * Harness.MS), h.log::toString);
+        assertTrue(h.transfer("/var/log/a.log", data, 10_000 * NANOS_PER_MILLI), h.log::toString);
         assertArrayEquals(data, h.store.get("agent-1", "/var/log/a.log", 1).content());
         assertEquals(data.length, h.closedDurable);
         assertEquals(0, h.windowViolations);

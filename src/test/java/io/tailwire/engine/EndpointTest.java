@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -25,12 +26,10 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
 class EndpointTest {
-    static final long MS = Harness.MS;
-
     @Test
     void handshakeGoesHelloRetryHelloWelcomeAndHelloIsPadded() {
         Harness h = new Harness(7);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         List<Integer> agentTypes = h.sentByAgent.stream().map(Harness::type).toList();
         List<Integer> serverTypes = h.sentByServer.stream().map(Harness::type).toList();
         assertEquals(List.of(Wire.TYPE_HELLO, Wire.TYPE_HELLO), agentTypes);
@@ -52,7 +51,7 @@ class EndpointTest {
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_HELLO && dropped[0]++ < 2;
         h.dropToAgent = b -> (Harness.type(b) == Wire.TYPE_RETRY && dropped[1]++ < 1)
             || (Harness.type(b) == Wire.TYPE_WELCOME && dropped[2]++ < 2);
-        assertTrue(h.runUntil(() -> h.connected, 4000 * MS), h.log::toString);
+        assertTrue(h.runUntil(() -> h.connected, 4000 * NANOS_PER_MILLI), h.log::toString);
         assertEquals(1, h.server.connectionCount()); // repeated HELLOs did not create more connections
         // Both WELCOMEs that were lost and the one that arrived name the same connection.
         long welcomes = h.countSent(h.sentByServer, Wire.TYPE_WELCOME);
@@ -68,10 +67,10 @@ class EndpointTest {
         Harness h = new Harness(9);
         h.dropToServer = b -> true;
         long start = h.now;
-        assertTrue(h.runUntil(() -> h.closedCode != null, 10_000 * MS));
+        assertTrue(h.runUntil(() -> h.closedCode != null, 10_000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.CLOSE_CODE_UNSPECIFIED, h.closedCode);
         assertEquals("connect timeout", h.closedReason);
-        assertEquals(5000 * MS, h.closedAt - start, 2 * MS);
+        assertEquals(5000 * NANOS_PER_MILLI, h.closedAt - start, 2 * NANOS_PER_MILLI);
         assertEquals(AgentConnection.State.CLOSED, h.agent.state());
         // HELLO backed off: 100, 200, 400, 800, 1600 ms ... fewer than 10 copies in 5 s.
         long hellos = h.countSent(h.sentByAgent, Wire.TYPE_HELLO);
@@ -113,7 +112,7 @@ class EndpointTest {
     @Test
     void hostileDatagramsToTheAgentNeverThrowNorChangeItsState() {
         Harness h = new Harness(27);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         long conn = h.agent.connectionId();
         SplittableRandom r = new SplittableRandom(27);
         for (int i = 0; i < 20_000; i++) {
@@ -139,12 +138,12 @@ class EndpointTest {
     @Test
     void dataForUnknownConnectionIsAnsweredWithResetAndAgentReconnects() {
         Harness h = new Harness(11);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         // The server restarts and forgets the connection.
         h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "other".getBytes(), 99, h.store,
             ServerEvents.NONE);
         h.agent.openStream("/a", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.closedCode != null, 2000 * MS));
+        assertTrue(h.runUntil(() -> h.closedCode != null, 2000 * NANOS_PER_MILLI));
         assertEquals("reset by server", h.closedReason);
         assertTrue(h.countSent(h.sentByServer, Wire.TYPE_RESET) >= 1);
     }
@@ -153,11 +152,11 @@ class EndpointTest {
     void busyAtTheConnectionLimit() {
         Harness h = new Harness(12, ServerEndpointConfig.defaults().withMaxConnections(1),
             AgentConnectionConfig.defaults("first"));
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         Harness second = new Harness(13, ServerEndpointConfig.defaults(), AgentConnectionConfig.defaults("second"));
         second.server = h.server;   // same server, different agent (address differs by port below)
         second.now = h.now;
-        assertTrue(second.runUntil(() -> second.closedCode != null, 1000 * MS));
+        assertTrue(second.runUntil(() -> second.closedCode != null, 1000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.BUSY, second.closedCode);
         assertEquals(1000, second.retryAfterMs);
         assertEquals(1, h.server.connectionCount());
@@ -167,12 +166,12 @@ class EndpointTest {
     @Test
     void newHelloFromSameAgentReplacesTheOldConnection() {
         Harness h = new Harness(14);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         AgentConnection old = h.agent;
         long oldId = old.connectionId();
         h.connected = false;
         h.agent = new AgentConnection(AgentConnectionConfig.defaults("agent-1"), h.now, 15, h);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS), () -> h.log + " " + h.sentByServer.stream()
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI), () -> h.log + " " + h.sentByServer.stream()
             .map(Harness::type).toList() + h.sentByAgent.stream().map(Harness::type).toList() + h.agent.stats());
         assertFalse(oldId == h.agent.connectionId());
         assertEquals(1, h.server.connectionCount());
@@ -186,24 +185,24 @@ class EndpointTest {
     @Test
     void idleTimeoutClosesBothSidesWhenTheServerGoesSilent() {
         Harness h = new Harness(16);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         long connectedAt = h.now;
         h.dropToAgent = b -> true;
-        assertTrue(h.runUntil(() -> h.closedCode != null, 40_000 * MS));
+        assertTrue(h.runUntil(() -> h.closedCode != null, 40_000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.IDLE_TIMEOUT, h.closedCode);
-        assertEquals(30_000 * MS, h.closedAt - connectedAt, 5 * MS);
+        assertEquals(30_000 * NANOS_PER_MILLI, h.closedAt - connectedAt, 5 * NANOS_PER_MILLI);
         // Keepalive PINGs were sent every 5 s meanwhile, so the server still has the connection.
         assertTrue(h.countSent(h.sentByAgent, Wire.TYPE_PING) >= 5);
         assertEquals(1, h.server.connectionCount());
         h.dropToServer = b -> true;
-        assertTrue(h.runUntil(() -> h.server.connectionCount() == 0, 40_000 * MS));
+        assertTrue(h.runUntil(() -> h.server.connectionCount() == 0, 40_000 * NANOS_PER_MILLI));
     }
 
     @Test
     void keepaliveKeepsAnIdleConnectionAlive() {
         Harness h = new Harness(17);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
-        long until = h.now + 120_000 * MS;
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
+        long until = h.now + 120_000 * NANOS_PER_MILLI;
         assertFalse(h.runUntil(() -> h.closedCode != null, until - h.now));
         assertEquals(1, h.server.connectionCount());
     }
@@ -215,17 +214,17 @@ class EndpointTest {
         h.store.autoDurable = false;       // nothing becomes durable: the window closes
         byte[] data = EndToEndTest.randomBytes(18, 200_000);
         // Run the transfer for a while: it must stall with window 0 rather than overrun.
-        assertFalse(h.transfer("/z", data, 3000 * MS));
+        assertFalse(h.transfer("/z", data, 3000 * NANOS_PER_MILLI));
         assertTrue(h.agent.peerWindow() < h.agent.maxPayload(), "window " + h.agent.peerWindow());
         assertEquals(0, h.agent.bytesInFlight());
         long pingsBefore = h.countSent(h.sentByAgent, Wire.TYPE_PING);
         assertTrue(pingsBefore >= 1, "persist pings while blocked");
         // The disk catches up silently (no onDurableAdvanced hint): only a PING can reopen the window.
         h.store.sync();
-        assertTrue(h.runUntil(() -> h.agent.peerWindow() > 0, 5000 * MS));
-        h.syncEveryNs = 2 * MS;
+        assertTrue(h.runUntil(() -> h.agent.peerWindow() > 0, 5000 * NANOS_PER_MILLI));
+        h.syncEveryNs = 2 * NANOS_PER_MILLI;
         FakeStore.Mem m = h.store.get("agent-1", "/z", 1);
-        assertTrue(h.runUntil(() -> h.agent.allAcked() && m.held == data.length, 10_000 * MS));
+        assertTrue(h.runUntil(() -> h.agent.allAcked() && m.held == data.length, 10_000 * NANOS_PER_MILLI));
         assertArrayEquals(data, m.content());
         assertEquals(0, h.windowViolations);
     }
@@ -237,7 +236,7 @@ class EndpointTest {
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_DATA
             && new UnsafeBuffer(b).getLong(Wire.DATA_PACKET_NUMBER_OFFSET, Wire.BYTE_ORDER) == 3 && seen[0]++ == 0;
         byte[] data = EndToEndTest.randomBytes(19, 100_000);
-        assertTrue(h.transfer("/f", data, 5000 * MS));
+        assertTrue(h.transfer("/f", data, 5000 * NANOS_PER_MILLI));
         assertArrayEquals(data, h.store.get("agent-1", "/f", 1).content());
         AgentConnection.Stats s = h.agent.stats();
         assertEquals(1, s.fastRetransmits());
@@ -252,7 +251,7 @@ class EndpointTest {
         // One small segment only: nothing after it can trigger fast retransmit.
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_DATA && seen[0]++ == 0;
         byte[] data = EndToEndTest.randomBytes(20, 500);
-        assertTrue(h.transfer("/t", data, 5000 * MS));
+        assertTrue(h.transfer("/t", data, 5000 * NANOS_PER_MILLI));
         assertEquals(1, h.agent.stats().probes(), h.agent.stats().toString());
         assertEquals(0, h.agent.stats().timeouts(), "the 20 ms minimum RTO never had to fire");
         assertEquals(0, h.agent.stats().fastRetransmits());
@@ -264,12 +263,12 @@ class EndpointTest {
         Harness h = new Harness(21);
         h.store.autoDurable = false;
         byte[] data = EndToEndTest.randomBytes(21, 10_000);
-        assertFalse(h.transfer("/d", data, 2000 * MS)); // STREAM_CLOSE repeated, never answered
+        assertFalse(h.transfer("/d", data, 2000 * NANOS_PER_MILLI)); // STREAM_CLOSE repeated, never answered
         assertTrue(h.countSent(h.sentByAgent, Wire.TYPE_STREAM_CLOSE) >= 2);
         assertEquals(0, h.countSent(h.sentByServer, Wire.TYPE_STREAM_CLOSED));
         h.store.sync();
         h.server.onDurableAdvanced();
-        assertTrue(h.runUntil(() -> h.closedDurable >= 0, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.closedDurable >= 0, 1000 * NANOS_PER_MILLI));
         assertEquals(data.length, h.closedDurable);
         assertEquals(data.length, h.maxDurableHint); // the durable entry in an ACK said so too
         assertTrue(h.store.get("agent-1", "/d", 1).released);
@@ -279,11 +278,11 @@ class EndpointTest {
     void streamTableIsBounded() {
         Harness h = new Harness(22, ServerEndpointConfig.defaults().withMaxStreams(2),
             AgentConnectionConfig.defaults("agent-1"));
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         h.agent.openStream("/1", 1, null, 0);
         h.agent.openStream("/2", 1, null, 0);
         h.agent.openStream("/3", 1, null, 0);
-        h.runUntil(() -> h.log.stream().filter(l -> l.startsWith("reply")).count() == 3, 1000 * MS);
+        h.runUntil(() -> h.log.stream().filter(l -> l.startsWith("reply")).count() == 3, 1000 * NANOS_PER_MILLI);
         List<String> replies = h.log.stream().filter(l -> l.startsWith("reply")).toList();
         assertEquals(3, replies.size(), replies::toString);
         assertEquals(2, replies.stream().filter(l -> l.contains(" OK ")).count(), replies::toString);
@@ -295,19 +294,19 @@ class EndpointTest {
         Harness h = new Harness(23);
         byte[] data = EndToEndTest.randomBytes(23, 50_000);
         h.store.refuseAppends = true;
-        assertFalse(h.transfer("/r", data, 500 * MS));
+        assertFalse(h.transfer("/r", data, 500 * NANOS_PER_MILLI));
         assertTrue(h.server.stats().appendStalls() > 1);
         h.store.refuseAppends = false;
         // The same stream continues (the Harness re-uses its state by reopening a fresh transfer would
         // change stream id; instead run until the data arrives).
-        assertTrue(h.runUntil(() -> h.store.get("agent-1", "/r", 1).held == data.length, 5000 * MS));
+        assertTrue(h.runUntil(() -> h.store.get("agent-1", "/r", 1).held == data.length, 5000 * NANOS_PER_MILLI));
         assertArrayEquals(data, h.store.get("agent-1", "/r", 1).content());
     }
 
     @Test
     void dataForAStreamNeverOpenedIsAProtocolViolation() {
         Harness h = new Harness(24);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         UnsafeBuffer b = new UnsafeBuffer(new byte[100]);
         DataFlyweight d = new DataFlyweight();
         d.wrapForEncode(b, 0, 100);
@@ -315,7 +314,7 @@ class EndpointTest {
         byte[] bytes = new byte[len];
         b.getBytes(0, bytes);
         h.deliverRaw(bytes, true);
-        assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.PROTOCOL_VIOLATION, h.closedCode);
         assertEquals(0, h.server.connectionCount());
     }
@@ -345,10 +344,10 @@ class EndpointTest {
     @Test
     void serverShutdownClosesConnectionsWithACloseTheAgentReports() {
         Harness h = new Harness(28);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         h.server.closeAll(CloseCode.SERVER_SHUTDOWN, "bye");
         assertEquals(0, h.server.connectionCount());
-        assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.closedCode != null, 1000 * NANOS_PER_MILLI));
         assertEquals(CloseCode.SERVER_SHUTDOWN, h.closedCode);
     }
 

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,8 +14,6 @@ import org.junit.jupiter.api.Test;
  * would, and checks that the next call stops with an AssertionError naming it instead of carrying on.
  */
 class EngineInvariantsTest {
-    static final long MS = Harness.MS;
-
     @Test
     void theTestsRunWithAssertionsEnabled() {
         assertTrue(AgentConnection.class.desiredAssertionStatus(), "surefire must run the tests with -ea");
@@ -34,7 +33,7 @@ class EngineInvariantsTest {
         Harness h = AgentAckTest.withPacketsInFlight(3);
         set(h.agent, "sendNext", 4L); // packets 0..2 exist: 4 is past nextPn
         AssertionError e = assertThrows(AssertionError.class,
-            () -> h.agent.poll(new UnsafeBuffer(new byte[2048]), h.now + MS));
+            () -> h.agent.poll(new UnsafeBuffer(new byte[2048]), h.now + NANOS_PER_MILLI));
         assertTrue(e.getMessage().contains("ring out of order"), e.getMessage());
     }
 
@@ -46,7 +45,7 @@ class EngineInvariantsTest {
         f.setAccessible(true);
         @SuppressWarnings("unchecked")
         TimerTable<AgentConnection.Timer> timers = (TimerTable<AgentConnection.Timer>) f.get(h.agent);
-        long stale = timers.get(AgentConnection.Timer.RTO) + 1_000 * MS;
+        long stale = timers.get(AgentConnection.Timer.RTO) + 1_000 * NANOS_PER_MILLI;
         timers.set(AgentConnection.Timer.RTO, stale);
         // An ACK that acknowledges nothing new leaves the timer alone, so the check sees it as it is.
         AssertionError e = assertThrows(AssertionError.class,
@@ -64,10 +63,10 @@ class EngineInvariantsTest {
 
     @Test
     void aSmoothedRttBelowTheMinimumRttIsCaughtByTheNextSample() throws Exception {
-        RttEstimator rtt = new RttEstimator(100 * MS, 20 * MS, 2000 * MS, MS);
-        rtt.onSample(10 * MS, 0, 0);
-        set(rtt, "srttNs", MS); // under the 10 ms minimum: no average of samples can get there
-        AssertionError e = assertThrows(AssertionError.class, () -> rtt.onSample(10 * MS, 0, MS));
+        RttEstimator rtt = new RttEstimator(100 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI, NANOS_PER_MILLI);
+        rtt.onSample(10 * NANOS_PER_MILLI, 0, 0);
+        set(rtt, "srttNs", NANOS_PER_MILLI); // under the 10 ms minimum: no average of samples can get there
+        AssertionError e = assertThrows(AssertionError.class, () -> rtt.onSample(10 * NANOS_PER_MILLI, 0, NANOS_PER_MILLI));
         assertTrue(e.getMessage().contains("srtt"), e.getMessage());
     }
 

@@ -1,5 +1,7 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +20,6 @@ import org.agrona.concurrent.UnsafeBuffer;
  * loss, duplication and delay jitter (reordering), and records what the agent's events say.
  */
 final class Harness implements AgentEvents {
-    static final long MS = 1_000_000L;
     static final InetSocketAddress AGENT_ADDR = new InetSocketAddress("10.0.0.1", 40000);
 
     record Packet(long at, long seq, boolean toServer, byte[] bytes) {
@@ -28,7 +29,7 @@ final class Harness implements AgentEvents {
     final FakeStore store = new FakeStore();
     ServerEndpoint server;
     AgentConnection agent;
-    long now = 1_000 * MS;
+    long now = 1_000 * NANOS_PER_MILLI;
     long seq;
     double loss;
     double dup;
@@ -122,7 +123,7 @@ final class Harness implements AgentEvents {
         if (syncEveryNs > 0) {
             next = Math.min(next, lastSync + syncEveryNs);
         }
-        now = next <= now ? now + 1_000 : Math.min(next, now + 10_000 * MS);
+        now = next <= now ? now + 1_000 : Math.min(next, now + 10_000 * NANOS_PER_MILLI);
         if (syncEveryNs > 0 && now - lastSync >= syncEveryNs) {
             lastSync = now;
             if (store.sync()) {

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,7 +16,6 @@ import org.junit.jupiter.api.Test;
  * hand-made datagrams and checks that the attack fails.
  */
 class HostilePeerTest {
-    static final long MS = Harness.MS;
     private static final UnsafeBuffer OUT = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
 
     static void drainServer(Harness h) {
@@ -25,9 +25,9 @@ class HostilePeerTest {
     }
 
     static int openStream(Harness h, String path) {
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream(path, 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 2000 * MS));
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 2000 * NANOS_PER_MILLI));
         assertEquals(StreamStatus.OK, h.lastStatus);
         return sid;
     }
@@ -47,7 +47,8 @@ class HostilePeerTest {
     void oneByteDataBehindAWithheldPacketZeroHoldsAboutWhatItCarriesNotAMaxDatagramEach() {
         int maxDatagram = Wire.MAX_MAX_DATAGRAM;
         ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 1 << 20, 256 * 1024, 64,
-            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+            30_000 * NANOS_PER_MILLI, 5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000,
+            10 * NANOS_PER_MILLI);
         Harness h = new Harness(131, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
         int sid = openStream(h, "/victim");
         drainServer(h);
@@ -69,7 +70,8 @@ class HostilePeerTest {
     void allConnectionsTogetherHoldNoMoreThanTheMemoryBudget() {
         int maxDatagram = Wire.MAX_MAX_DATAGRAM;
         ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 4 << 20, 256 * 1024, 64,
-            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+            30_000 * NANOS_PER_MILLI, 5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000,
+            10 * NANOS_PER_MILLI);
         Harness h = new Harness(132, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
         long budget = 1 << 20;
         h.server.setMemoryBudget(budget);
@@ -88,7 +90,8 @@ class HostilePeerTest {
     void aPeerSendingFarBeyondAFullBufferIsClosedWithExceededAllowance() {
         int maxDatagram = Wire.MAX_MAX_DATAGRAM;
         ServerEndpointConfig cfg = new ServerEndpointConfig(maxDatagram, 16, 1 << 20, 256 * 1024, 64,
-            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+            30_000 * NANOS_PER_MILLI, 5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000,
+            10 * NANOS_PER_MILLI);
         Harness h = new Harness(133, cfg, AgentConnectionConfig.defaults("agent-1").withMaxDatagramSize(maxDatagram));
         int sid = openStream(h, "/victim");
         drainServer(h);
@@ -141,7 +144,7 @@ class HostilePeerTest {
     void refusedOpensHoldNoStateAndDoNotFillTheStreamTable() {
         Harness h = new Harness(134, ServerEndpointConfig.defaults().withMaxStreams(10),
             AgentConnectionConfig.defaults("agent-1"));
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         drainServer(h);
         long conn = h.agent.connectionId();
         for (int sid = 1; sid <= 20; sid++) {
@@ -186,7 +189,7 @@ class HostilePeerTest {
                         conn.onDatagram(b, 0, n, h.now);
                     }
                 }
-                h.now += MS;
+                h.now += NANOS_PER_MILLI;
             }
         }
     }
@@ -197,7 +200,7 @@ class HostilePeerTest {
         int serverLimit = 100;
         h.store.maxStreams = serverLimit;
         h.server.setServerStreamLimit(serverLimit);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         drainServer(h);
         long conn = h.agent.connectionId();
         int ok = 0;
@@ -245,7 +248,7 @@ class HostilePeerTest {
         pumpAll(h, hogs, 20);
         assertEquals(4, hogs.stream().filter(a -> a.connected).count(), "connections from one address");
         // Before: the 20 hogs took all 8 places and the legitimate agent got BUSY.
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
     }
 
     @Test
@@ -271,7 +274,7 @@ class HostilePeerTest {
         for (int t = 0; t < 20; t++) {
             assertTrue(h.agent.send(sid, offset, line, 0, 100));
             offset += 100;
-            long until = h.now + 1000 * MS;
+            long until = h.now + 1000 * NANOS_PER_MILLI;
             while (h.now < until) {
                 h.step();
                 quiet.pump(h, 1);
@@ -334,12 +337,12 @@ class HostilePeerTest {
     void connectionIdsCannotBePredictedFromTheServerInstance() {
         // The predictor works against the seeded seam (so this test can fail) ...
         Harness seeded = new Harness(139);
-        assertTrue(seeded.runUntil(() -> seeded.connected, 1000 * MS));
+        assertTrue(seeded.runUntil(() -> seeded.connected, 1000 * NANOS_PER_MILLI));
         assertEquals(predictedId(seeded.server.serverInstance()), seeded.agent.connectionId());
         // ... and not against the generator the real server uses (before: the same seeded SplittableRandom).
         Harness real = new Harness(140);
         real.server = io.tailwire.run.UdpServer.newEndpoint(ServerEndpointConfig.defaults(), real.store, ServerEvents.NONE);
-        assertTrue(real.runUntil(() -> real.connected, 1000 * MS));
+        assertTrue(real.runUntil(() -> real.connected, 1000 * NANOS_PER_MILLI));
         assertTrue(predictedId(real.server.serverInstance()) != real.agent.connectionId(), "predicted");
     }
 
@@ -353,7 +356,7 @@ class HostilePeerTest {
         for (int off = 0; off < 3000; off += 1000) {
             assertTrue(h.agent.send(sid, off, bytes, off, 1000));
         }
-        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * MS));
+        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * NANOS_PER_MILLI));
         drainServer(h);
         sendControl(h, h.agent.connectionId(), io.tailwire.proto.LossReport.newBuilder().setStreamId(sid)
             .setFromOffset(0).setToOffset(1L << 62).setReason("forged").build());
@@ -370,7 +373,7 @@ class HostilePeerTest {
     @Test
     void generationsNoHonestAgentCouldReachAreRefusedAndNeverWrap() {
         Harness h = new Harness(142);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         drainServer(h);
         long conn = h.agent.connectionId();
         // Skipping generations deleted while the agent was away still works, up to the bound.

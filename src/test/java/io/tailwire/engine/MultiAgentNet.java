@@ -1,5 +1,7 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.PriorityQueue;
@@ -18,8 +20,6 @@ import org.agrona.concurrent.UnsafeBuffer;
  * fixed one-way delay. Every agent always has data to send on one stream.
  */
 final class MultiAgentNet {
-    static final long MS = 1_000_000L;
-
     private record Pkt(long at, long seq, int agent, boolean toServer, byte[] bytes) {
     }
 
@@ -78,7 +78,7 @@ final class MultiAgentNet {
     final long queueLimitBytes;
     final long delayNs;
     long syncEveryNs;
-    long now = 1_000 * MS;
+    long now = 1_000 * NANOS_PER_MILLI;
     private long seq;
     private long lastSync;
     private final PriorityQueue<Pkt> net = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
@@ -244,7 +244,7 @@ final class MultiAgentNet {
         if (syncEveryNs > 0) {
             next = Math.min(next, lastSync + syncEveryNs);
         }
-        now = next <= now ? now + 1_000 : Math.min(next, now + 100 * MS);
+        now = next <= now ? now + 1_000 : Math.min(next, now + 100 * NANOS_PER_MILLI);
         drainQueue();
         if (syncEveryNs > 0 && now - lastSync >= syncEveryNs) {
             lastSync = now;

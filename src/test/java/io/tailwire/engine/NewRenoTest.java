@@ -1,16 +1,16 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
 class NewRenoTest {
     static final long MPS = 1424;
-    static final long MS = 1_000_000L;
 
     /** A loss while the RTT shows a 30 ms queue on a 20 ms path: congestion. */
     static void queued(NewReno cc, long sentNs, long nowNs) {
-        cc.onLost(sentNs, nowNs, 50 * MS, 20 * MS);
+        cc.onLost(sentNs, nowNs, 50 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI);
     }
 
     @Test
@@ -84,18 +84,18 @@ class NewRenoTest {
         NewReno cc = new NewReno(MPS);
         long w = cc.window();
         // 20 ms path, smoothed RTT 24 ms: 4 ms of queue is below a quarter of the path (5 ms).
-        cc.onLost(10, 100, 24 * MS, 20 * MS);
+        cc.onLost(10, 100, 24 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI);
         assertEquals(w, cc.window());
         assertEquals(1, cc.lossesTolerated());
         assertEquals(w, cc.ssthresh(), "it ends slow start, which outruns the RTT signal");
         // 6 ms of queue: congestion.
-        cc.onLost(300, 400, 26 * MS, 20 * MS);
+        cc.onLost(300, 400, 26 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI);
         assertEquals(w / 2, cc.window());
     }
 
     @Test
     void onShortPathsTheQueueThresholdIsTwoMilliseconds() {
-        assertEquals(2 * MS, NewReno.queueThresholdNs(100_000));
+        assertEquals(2 * NANOS_PER_MILLI, NewReno.queueThresholdNs(100_000));
         NewReno cc = new NewReno(MPS);
         long w = cc.window();
         cc.onLost(10, 100, 2_000_000, 100_000); // 1.9 ms of queue
@@ -113,7 +113,7 @@ class NewRenoTest {
         for (int i = 0; i < 60 && cc.window() == w; i++) {
             cc.onDelivered();
             cc.onDelivered();
-            cc.onLost(10 + i, 100 + i, 20 * MS, 20 * MS);
+            cc.onLost(10 + i, 100 + i, 20 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI);
             tolerated++;
         }
         assertEquals(w / 2, cc.window(), "never reduced after " + tolerated + " losses");
@@ -123,7 +123,7 @@ class NewRenoTest {
             for (int k = 0; k < 19; k++) {
                 light.onDelivered();
             }
-            light.onLost(10 + i, 100 + i, 20 * MS, 20 * MS);
+            light.onLost(10 + i, 100 + i, 20 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI);
         }
         assertEquals(w, light.window());
         assertEquals(2000, light.lossesTolerated());
@@ -132,10 +132,10 @@ class NewRenoTest {
     @Test
     void slowStartEndsWhenTheRttShowsAQueue() {
         NewReno cc = new NewReno(MPS);
-        cc.onRtt(24 * MS, 20 * MS); // 4 ms of queue on a 20 ms path: below a quarter of it
+        cc.onRtt(24 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI); // 4 ms of queue on a 20 ms path: below a quarter of it
         cc.onAcked(MPS, 1);
         assertEquals(11 * MPS, cc.window(), "still doubling");
-        cc.onRtt(26 * MS, 20 * MS); // 6 ms: a queue is building
+        cc.onRtt(26 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI); // 6 ms: a queue is building
         assertEquals(11 * MPS, cc.ssthresh());
         long acked = 0;
         while (acked < 11 * MPS) {

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,8 +29,6 @@ import org.junit.jupiter.api.Test;
  * what a conforming or misbehaving peer might and checks the answer the spec now prescribes.
  */
 class ProtocolRulesTest {
-    static final long MS = Harness.MS;
-
     private static final UnsafeBuffer OUT = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
 
     /** Polls the server dry so the next poll shows only the answer to what the test sends. */
@@ -59,9 +58,9 @@ class ProtocolRulesTest {
     }
 
     private static int openStream(Harness h, String path) {
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream(path, 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 2000 * MS));
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 2000 * NANOS_PER_MILLI));
         assertEquals(StreamStatus.OK, h.lastStatus);
         return sid;
     }
@@ -107,7 +106,7 @@ class ProtocolRulesTest {
     @Test
     void twoDifferentStreamOpensWithOneIdInOneTurnAreRefused() {
         Harness h = new Harness(73);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         drainServer(h);
         long conn = h.agent.connectionId();
         sendControl(h, conn, StreamOpen.newBuilder().setStreamId(9).setPath("/x").setGeneration(1).build());
@@ -130,9 +129,9 @@ class ProtocolRulesTest {
             int n = Math.min(h.agent.maxPayload(), data.length - off);
             assertTrue(h.agent.send(sid, off, src, off, n));
         }
-        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * MS));
+        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * NANOS_PER_MILLI));
         h.server.onDurableAdvanced(); // the store's flush says so in the real server
-        assertTrue(h.runUntil(() -> h.maxDurableHint == data.length, 2000 * MS));
+        assertTrue(h.runUntil(() -> h.maxDurableHint == data.length, 2000 * NANOS_PER_MILLI));
         drainServer(h);
         // That ACK was the only report: if it had been lost, an idle agent would learn nothing more.
         UnsafeBuffer b = new UnsafeBuffer(new byte[Wire.PING_LENGTH]);
@@ -170,20 +169,20 @@ class ProtocolRulesTest {
     @Test
     void withMoreThan64StreamsSuccessivePingsRepeatEveryDurableOffset() {
         Harness h = new Harness(81);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int streams = 70;
         java.util.Set<Integer> sids = new java.util.HashSet<>();
         for (int i = 0; i < streams; i++) {
             sids.add(h.agent.openStream("/s" + i, 1, null, 0));
         }
         assertTrue(h.runUntil(() -> h.log.stream().filter(l -> l.startsWith("reply")).count() == streams,
-            5000 * MS));
+            5000 * NANOS_PER_MILLI));
         for (int sid : sids) {
             assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(new byte[10]), 0, 10));
         }
-        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * MS));
+        assertTrue(h.runUntil(() -> h.agent.allAcked(), 2000 * NANOS_PER_MILLI));
         h.server.onDurableAdvanced();
-        h.runUntil(() -> false, 10 * MS);
+        h.runUntil(() -> false, 10 * NANOS_PER_MILLI);
         drainServer(h);
         java.util.Set<Integer> first = pingAndReadDurableIds(h);
         assertEquals(Wire.MAX_DURABLE_ENTRIES, first.size());
@@ -197,16 +196,16 @@ class ProtocolRulesTest {
     @Test
     void aStreamOpenTheServerTakes340msToAnswerIsNotRepeatedMeanwhile() {
         Harness h = new Harness(75);
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         // The server makes a new path durable before it answers: 70-340 ms on a busy disk. Model the slow
         // answer by holding every copy until then; the agent must not repeat what it cannot speed up.
-        long slowUntil = h.now + 340 * MS;
+        long slowUntil = h.now + 340 * NANOS_PER_MILLI;
         h.dropToServer = b -> Harness.type(b) == Wire.TYPE_STREAM_OPEN && h.now < slowUntil;
         int sid = h.agent.openStream("/slow", 1, null, 0);
-        h.runUntil(() -> h.now >= slowUntil, 1000 * MS);
+        h.runUntil(() -> h.now >= slowUntil, 1000 * NANOS_PER_MILLI);
         assertEquals(1, h.countSent(h.sentByAgent, Wire.TYPE_STREAM_OPEN), "copies within 340 ms");
         // A STREAM_OPEN that really was lost is still repeated, after the floor of 400 ms.
-        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 1000 * NANOS_PER_MILLI));
         assertEquals(2, h.countSent(h.sentByAgent, Wire.TYPE_STREAM_OPEN));
     }
 
@@ -227,7 +226,7 @@ class ProtocolRulesTest {
         for (int i = 0; i < 10; i++) {
             int n = h.agent.poll(OUT, h.now);
             assertTrue(n == 0 || (OUT.getByte(1) & 0xFF) != Wire.TYPE_DATA, "DATA sent into a window below one payload");
-            h.now += MS;
+            h.now += NANOS_PER_MILLI;
         }
     }
 
@@ -246,7 +245,7 @@ class ProtocolRulesTest {
         a.encode(h.agent.connectionId(), 0, 0, 0, h.agent.maxPayload() - 1, 0, 0); // acknowledges nothing
         a.seal();
         h.deliverRaw(b.byteArray(), false);
-        long until = h.now + 15 * MS; // past the probe timeout, before the 20 ms minimum RTO
+        long until = h.now + 15 * NANOS_PER_MILLI; // past the probe timeout, before the 20 ms minimum RTO
         int type = -1;
         while (h.now < until && type < 0) {
             h.now += 100_000;
@@ -262,7 +261,7 @@ class ProtocolRulesTest {
     @Test
     void aZeroInitialWindowHoldsDataUntilTheServersUnsolicitedAckOpensIt() {
         Harness h = new Harness(79);
-        long opensAt = h.now + 500 * MS;
+        long opensAt = h.now + 500 * NANOS_PER_MILLI;
         h.server.setWindowLimiter(new WindowLimiter() {
             @Override
             public void consume(String agentId, long bytes, long nowNs) {
@@ -278,15 +277,16 @@ class ProtocolRulesTest {
                 return opensAt;
             }
         });
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         assertEquals(0, h.agent.peerWindow(), "WELCOME's initial window");
         int sid = h.agent.openStream("/z", 1, null, 0); // control messages still go
-        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.lastReplyStream == sid, 1000 * NANOS_PER_MILLI));
         byte[] data = EndToEndTest.randomBytes(79, 3000);
         assertTrue(h.agent.send(sid, 0, new UnsafeBuffer(data), 0, 1000));
-        assertTrue(h.runUntil(() -> h.countSent(h.sentByAgent, Wire.TYPE_DATA) > 0, 2000 * MS));
+        assertTrue(h.runUntil(() -> h.countSent(h.sentByAgent, Wire.TYPE_DATA) > 0, 2000 * NANOS_PER_MILLI));
         assertTrue(h.now >= opensAt, "DATA sent before the window opened");
-        assertTrue(h.now < opensAt + 5 * MS, "the server's ACK opened it at once, no probe needed: " + (h.now - opensAt));
+        assertTrue(h.now < opensAt + 5 * NANOS_PER_MILLI,
+            "the server's ACK opened it at once, no probe needed: " + (h.now - opensAt));
     }
 
     // ------------------------------------------------------------------ wire-spec 3/8/9: HELLO's fields
@@ -305,7 +305,8 @@ class ProtocolRulesTest {
     @Test
     void helloMaxDatagramSizeOutsideItsRangeIsRefusedAndZeroMeansTheDefault() {
         ServerEndpointConfig big = new ServerEndpointConfig(Wire.MAX_MAX_DATAGRAM, 1024, 1 << 20, 256 * 1024, 4096,
-            30_000 * MS, 5000 * MS, MS, 30_000 * MS, 1000, 10 * MS);
+            30_000 * NANOS_PER_MILLI, 5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000,
+            10 * NANOS_PER_MILLI);
         Harness h = new Harness(77, big, AgentConnectionConfig.defaults("agent-1"));
         MessageLite tooSmall = handshake(h, Hello.newBuilder().setAgentId("small").setClientNonce(1)
             .setMaxDatagramSize(500).build());

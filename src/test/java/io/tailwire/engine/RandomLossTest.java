@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
@@ -11,16 +12,15 @@ import org.junit.jupiter.api.Test;
  * sharing the bottleneck under random loss still back off when its queue overflows and still share it.
  */
 class RandomLossTest {
-    private static final long MS = MultiAgentNet.MS;
     private static final long RATE = 4_000_000;
     private static final long QUEUE = 96 * 1024;
 
     private static MultiAgentNet net(long seed, int agents, double loss) {
-        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), agents, RATE, QUEUE, 10 * MS);
+        MultiAgentNet net = new MultiAgentNet(seed, ServerEndpointConfig.defaults(), agents, RATE, QUEUE, 10 * NANOS_PER_MILLI);
         net.randomLoss = loss;
-        net.run(2_000 * MS); // past slow start
+        net.run(2_000 * NANOS_PER_MILLI); // past slow start
         net.mark();
-        net.run(5_000 * MS);
+        net.run(5_000 * NANOS_PER_MILLI);
         return net;
     }
 

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.tailwire.wire.Wire;
@@ -12,7 +13,6 @@ import org.junit.jupiter.api.Test;
  * that way before the windows were bounded by the socket budget.
  */
 class SocketBudgetTest {
-    static final long MS = MultiAgentNet.MS;
     static final int AGENTS = 50;
     static final long MPS = Wire.DEFAULT_MAX_DATAGRAM - Wire.DATA_HEADER_LENGTH;
 
@@ -21,13 +21,13 @@ class SocketBudgetTest {
      * sent on WELCOME's initial windows before any ACK) to 40 ms of a bulk transfer all start together.
      */
     static long maxTotalInFlight(long socketBudget) {
-        MultiAgentNet net = new MultiAgentNet(3, ServerEndpointConfig.defaults(), AGENTS, Long.MAX_VALUE, 0, MS);
+        MultiAgentNet net = new MultiAgentNet(3, ServerEndpointConfig.defaults(), AGENTS, Long.MAX_VALUE, 0, NANOS_PER_MILLI);
         net.server.setMemoryBudget(16 << 20); // bounds the unbounded case (and this test's heap)
         if (socketBudget > 0) {
             net.server.setSocketBudget(socketBudget);
         }
-        long from = net.now + 10 * MS;
-        long end = net.now + 40 * MS;
+        long from = net.now + 10 * NANOS_PER_MILLI;
+        long end = net.now + 40 * NANOS_PER_MILLI;
         long max = 0;
         while (net.now < end) {
             net.step();

@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -17,8 +18,6 @@ import org.junit.jupiter.api.Test;
  * the loss leaves cwnd alone.
  */
 class SpuriousLossTest {
-    static final long MS = Harness.MS;
-
     private final UnsafeBuffer payload = new UnsafeBuffer(new byte[1000]);
     private long offset;
 
@@ -42,17 +41,17 @@ class SpuriousLossTest {
      * the loss counts as congestion. Returns {cwnd before, cwnd 10 ms after}.
      */
     private long[] overtake(Harness h, boolean delivered, boolean queued) {
-        assertTrue(h.runUntil(() -> h.connected, 1000 * MS));
+        assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI));
         int sid = h.agent.openStream("/reorder", 1, null, 0);
-        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * MS));
-        long until = h.now + 200 * MS;
+        assertTrue(h.runUntil(() -> h.lastStatus == StreamStatus.OK, 1000 * NANOS_PER_MILLI));
+        long until = h.now + 200 * NANOS_PER_MILLI;
         while (h.now < until) {
             feed(h, sid);
             h.step();
         }
         if (queued) {
             h.delayNs += 1_500 * 1_000;
-            until = h.now + 100 * MS;
+            until = h.now + 100 * NANOS_PER_MILLI;
             while (h.now < until) {
                 feed(h, sid);
                 h.step();
@@ -80,7 +79,7 @@ class SpuriousLossTest {
             }
             return copies[0] == 2; // the fast retransmission is lost; any later copy goes through
         };
-        long giveUp = h.now + 20 * MS;
+        long giveUp = h.now + 20 * NANOS_PER_MILLI;
         while (h.agent.stats().fastRetransmits() == 0 && h.now < giveUp) {
             feed(h, sid);
             h.step();
@@ -89,7 +88,7 @@ class SpuriousLossTest {
         if (delivered) {
             h.deliverRaw(held[0], true);
         }
-        until = h.now + 10 * MS;
+        until = h.now + 10 * NANOS_PER_MILLI;
         while (h.now < until) {
             feed(h, sid);
             h.step();

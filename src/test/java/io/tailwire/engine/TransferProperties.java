@@ -1,5 +1,6 @@
 package io.tailwire.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -11,7 +12,7 @@ import net.jqwik.api.constraints.LongRange;
 
 class TransferProperties {
     /** Virtual-time bound for up to 400 KB at up to 30% loss each way: generous, but finite and checked. */
-    static final long BOUND_NS = 60_000 * Harness.MS;
+    static final long BOUND_NS = 60_000 * NANOS_PER_MILLI;
 
     @Property(tries = 100)
     void lossyDuplicatingReorderingNetworkDeliversExactlyTheSentBytesOnceInOrderWithinTheWindow(
@@ -40,14 +41,14 @@ class TransferProperties {
         // One connection attempt must outlast heavy handshake loss: the property is about the transfer (a real
         // agent would simply reconnect after a connect timeout).
         AgentConnectionConfig agentCfg = AgentConnectionConfig.defaults("agent-1")
-            .withTimeouts(BOUND_NS, 120_000 * Harness.MS, 5000 * Harness.MS);
+            .withTimeouts(BOUND_NS, 120_000 * NANOS_PER_MILLI, 5000 * NANOS_PER_MILLI);
         Harness h = new Harness(seed, ServerEndpointConfig.defaults(), agentCfg);
         h.loss = lossPercent / 100.0;
         h.dup = dupPercent / 100.0;
         h.jitterNs = jitterMicros * 1000L;
         if (lazyDisk) {
             h.store.autoDurable = false;
-            h.syncEveryNs = 5 * Harness.MS;
+            h.syncEveryNs = 5 * NANOS_PER_MILLI;
         }
         byte[] data = EndToEndTest.randomBytes(seed, size);
         String why = "seed=" + seed + " loss=" + lossPercent + " dup=" + dupPercent + " jitterUs=" + jitterMicros

@@ -1,5 +1,6 @@
 package io.tailwire.integration;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AgentIdCollisionTest {
     private static final long SEED = 0x5EED_1102L;
-    private static final long MS = 1_000_000L;
     private static final String ID = "web-01";
 
     @TempDir
@@ -46,9 +46,10 @@ class AgentIdCollisionTest {
     }
 
     private UdpAgent agent(UdpServer server, Path source, String stateName) throws Exception {
-        AgentConnectionConfig cc = AgentConnectionConfig.defaults(ID).withTimeouts(5_000 * MS, 30_000 * MS, 1_000 * MS);
+        AgentConnectionConfig cc = AgentConnectionConfig.defaults(ID)
+            .withTimeouts(5_000 * NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1_000 * NANOS_PER_MILLI);
         UdpAgent a = new UdpAgent(server.address(), cc, TailerConfig.of(List.of(source.toString())), RealFs.INSTANCE,
-            rig.states.resolve(stateName), new PollBackoff(200_000L, 20 * MS), SEED + agents.size(), 0,
+            rig.states.resolve(stateName), new PollBackoff(200_000L, 20 * NANOS_PER_MILLI), SEED + agents.size(), 0,
             new Log("agent " + stateName));
         agents.add(a);
         return a;

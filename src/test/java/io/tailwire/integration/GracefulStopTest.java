@@ -1,5 +1,6 @@
 package io.tailwire.integration;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -50,7 +51,7 @@ class GracefulStopTest {
         Path copy = rig.output(ID, big.path);
         rig.awaitSizeAbove(copy, 100_000);
 
-        assertTrue(agent.stop(20_000 * Rig.MS, 30_000), "the agent finishes its graceful stop");
+        assertTrue(agent.stop(20_000 * NANOS_PER_MILLI, 30_000), "the agent finishes its graceful stop");
         // Only now is the agent's state safe to read: its thread has ended.
         long sent = agent.core().bytesQueued();
         byte[] held = Files.readAllBytes(copy);
@@ -79,7 +80,7 @@ class GracefulStopTest {
         server.kill();
         log.write(200); // read by the agent, never acknowledged
         Thread.sleep(200);
-        assertTrue(agent.stop(500 * Rig.MS, 10_000), "no acknowledgement can come: the stop ends after the grace");
+        assertTrue(agent.stop(500 * NANOS_PER_MILLI, 10_000), "no acknowledgement can come: the stop ends after the grace");
 
         server = rig.restartServer(port);
         log.write(50);

@@ -1,5 +1,6 @@
 package io.tailwire.integration;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -60,7 +61,7 @@ class ManyAgentsTest {
             }
             // The server opens each new path with several fsyncs on its engine thread, one path after another:
             // 150 first opens take 5-20 s on a loaded two-core machine, hence the longer bound here.
-            rig.awaitOutputs(expected(rig, hosts), 60_000 * Rig.MS);
+            rig.awaitOutputs(expected(rig, hosts), 60_000 * NANOS_PER_MILLI);
 
             // All fifty connected; they run side by side, each with its own thread and socket. (Some may have
             // connected twice: while the server's engine is busy opening paths, a handshake can outlast the

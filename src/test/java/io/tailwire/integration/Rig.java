@@ -1,5 +1,6 @@
 package io.tailwire.integration;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tailwire.agent.PollBackoff;
@@ -38,9 +39,8 @@ import java.util.stream.Stream;
  * second, through RESET). Everything else is the shipped default.
  */
 final class Rig implements AutoCloseable {
-    static final long MS = 1_000_000L;
-    static final long ROTATION_GRACE_NS = 200 * MS;
-    static final long WAIT_NS = 30_000 * MS;
+    static final long ROTATION_GRACE_NS = 200 * NANOS_PER_MILLI;
+    static final long WAIT_NS = 30_000 * NANOS_PER_MILLI;
     static final long POLL_MS = 20;
 
     final Path root;
@@ -85,7 +85,7 @@ final class Rig implements AutoCloseable {
      * the retry only covers the close racing the bind on a loaded machine.
      */
     UdpServer restartServer(int port) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + 5_000 * MS;
+        long deadline = System.nanoTime() + 5_000 * NANOS_PER_MILLI;
         while (true) {
             try {
                 return server(port);
@@ -104,11 +104,12 @@ final class Rig implements AutoCloseable {
 
     /** An agent with its state under {@link #states}/id; a second call with the same id is a restart. */
     UdpAgent agent(InetSocketAddress server, String id, String... sources) throws IOException {
-        AgentConnectionConfig cc = AgentConnectionConfig.defaults(id).withTimeouts(5_000 * MS, 30_000 * MS, 1_000 * MS);
+        AgentConnectionConfig cc = AgentConnectionConfig.defaults(id)
+            .withTimeouts(5_000 * NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1_000 * NANOS_PER_MILLI);
         TailerConfig tc = TailerConfig.of(List.of(sources)).withRotationGraceNanos(ROTATION_GRACE_NS)
-            .withDiscoveryIntervalNanos(50 * MS);
+            .withDiscoveryIntervalNanos(50 * NANOS_PER_MILLI);
         Path state = Files.createDirectories(states.resolve(id));
-        UdpAgent a = new UdpAgent(server, cc, tc, RealFs.INSTANCE, state, new PollBackoff(200_000L, 20 * MS),
+        UdpAgent a = new UdpAgent(server, cc, tc, RealFs.INSTANCE, state, new PollBackoff(200_000L, 20 * NANOS_PER_MILLI),
             agentSeeds++, 0, new Log("agent " + id));
         agents.add(a);
         return a;

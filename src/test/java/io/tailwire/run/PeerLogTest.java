@@ -1,5 +1,6 @@
 package io.tailwire.run;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,8 +17,6 @@ import org.junit.jupiter.api.Test;
 
 /** Issue 13 item 11: peer-supplied text cannot forge log lines, and one peer cannot flood the log. */
 class PeerLogTest {
-    static final long S = 1_000_000_000L;
-
     @Test
     void aPathWithANewlineCannotForgeALogLine() {
         List<String> lines = new ArrayList<>();
@@ -38,7 +37,7 @@ class PeerLogTest {
     void onePeersWarningsAreRateLimitedWithACountWhenThePeriodEnds() {
         List<String> lines = new ArrayList<>();
         PeerLog log = new PeerLog(lines::add);
-        long t = 5 * S;
+        long t = 5 * NANOS_PER_SECOND;
         for (int k = 0; k < 1000; k++) {
             log.warn("evil", "evil: warning " + k, t + k);
         }

@@ -8,13 +8,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ChaosLaneTest {
-    private static final long MS = 1_000_000L;
-
     private static byte[] dgram(int n) {
         return new byte[] {(byte) n, (byte) (n >> 8)};
     }
@@ -47,7 +46,7 @@ class ChaosLaneTest {
 
     @Test
     void reorderOneSwapsEveryPair() {
-        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 1, 0, 0, List.of(), 0, 0, 50 * MS), 1);
+        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 1, 0, 0, List.of(), 0, 0, 50 * NANOS_PER_MILLI), 1);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
             lane.offer(i, dgram(i), "c");
@@ -59,22 +58,22 @@ class ChaosLaneTest {
 
     @Test
     void aHeldDatagramGoesOutAloneAfterTheHoldTime() {
-        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 1, 0, 0, List.of(), 0, 0, 50 * MS), 1);
+        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 1, 0, 0, List.of(), 0, 0, 50 * NANOS_PER_MILLI), 1);
         lane.offer(0, dgram(7), "c");
-        assertNull(lane.poll(50 * MS - 1));
-        assertEquals(50 * MS, lane.nextDeadline());
-        assertEquals(List.of(7), drain(lane, 50 * MS));
+        assertNull(lane.poll(50 * NANOS_PER_MILLI - 1));
+        assertEquals(50 * NANOS_PER_MILLI, lane.nextDeadline());
+        assertEquals(List.of(7), drain(lane, 50 * NANOS_PER_MILLI));
         assertEquals(1, lane.counters().reorderTimeouts);
         assertEquals(0, lane.counters().reordered);
     }
 
     @Test
     void aDelayedDatagramIsNotDueBeforeItsDelay() {
-        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 0, 20 * MS, 0, List.of(), 0, 0, 0), 1);
-        lane.offer(5 * MS, dgram(1), "c");
-        assertNull(lane.poll(25 * MS - 1));
-        assertEquals(25 * MS, lane.nextDeadline());
-        assertEquals(List.of(1), drain(lane, 25 * MS));
+        ChaosLane<String> lane = new ChaosLane<>(new ChaosConfig(0, 0, 0, 20 * NANOS_PER_MILLI, 0, List.of(), 0, 0, 0), 1);
+        lane.offer(5 * NANOS_PER_MILLI, dgram(1), "c");
+        assertNull(lane.poll(25 * NANOS_PER_MILLI - 1));
+        assertEquals(25 * NANOS_PER_MILLI, lane.nextDeadline());
+        assertEquals(List.of(1), drain(lane, 25 * NANOS_PER_MILLI));
         assertEquals(1, lane.counters().delayed);
     }
 
@@ -92,21 +91,21 @@ class ChaosLaneTest {
     void everyDatagramIsDroppedOrForwardedAndDuplicatesAreTheOnlyExtras(@ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         ChaosConfig c = new ChaosConfig(r.nextDouble(0.5), r.nextDouble(0.5), r.nextDouble(0.5),
-            r.nextLong(20) * MS, r.nextLong(20) * MS,
-            List.of(new ChaosConfig.Blackout(r.nextLong(500) * MS, r.nextLong(200) * MS)),
-            r.nextBoolean() ? 0 : 1_000_000, 20_000, r.nextLong(1, 30) * MS);
+            r.nextLong(20) * NANOS_PER_MILLI, r.nextLong(20) * NANOS_PER_MILLI,
+            List.of(new ChaosConfig.Blackout(r.nextLong(500) * NANOS_PER_MILLI, r.nextLong(200) * NANOS_PER_MILLI)),
+            r.nextBoolean() ? 0 : 1_000_000, 20_000, r.nextLong(1, 30) * NANOS_PER_MILLI);
         ChaosLane<String> lane = new ChaosLane<>(c, seed);
         int[] seen = new int[2000];
         long t = 0;
         for (int i = 0; i < 2000; i++) {
-            t += r.nextLong(2 * MS);
+            t += r.nextLong(2 * NANOS_PER_MILLI);
             byte[] d = dgram(i);
             lane.offer(t, java.util.Arrays.copyOf(d, 100 + r.nextInt(1000)), "c");
             for (int x : drain(lane, t)) {
                 seen[x]++;
             }
         }
-        for (int x : drain(lane, t + 10_000 * MS)) {
+        for (int x : drain(lane, t + 10_000 * NANOS_PER_MILLI)) {
             seen[x]++;
         }
         ChaosLane.Counters k = lane.counters();

@@ -9,12 +9,11 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 import java.util.SplittableRandom;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class FaultDeciderTest {
-    private static final long MS = 1_000_000L;
-
     private static ChaosConfig cfg(double loss, double dup, double reorder) {
         return new ChaosConfig(loss, dup, reorder, 0, 0, List.of(), 0, 0, 0);
     }
@@ -23,7 +22,7 @@ class FaultDeciderTest {
     void lossZeroDropsNothing(@ForAll long seed) {
         FaultDecider d = new FaultDecider(cfg(0, 0.5, 0.5), seed);
         for (int i = 0; i < 10_000; i++) {
-            assertEquals(FaultDecider.Action.FORWARD, d.decide(i * MS, 1000).action);
+            assertEquals(FaultDecider.Action.FORWARD, d.decide(i * NANOS_PER_MILLI, 1000).action);
         }
     }
 
@@ -31,7 +30,7 @@ class FaultDeciderTest {
     void lossOneDropsEverything(@ForAll long seed) {
         FaultDecider d = new FaultDecider(cfg(1, 0.5, 0.5), seed);
         for (int i = 0; i < 10_000; i++) {
-            assertEquals(FaultDecider.Action.DROP_LOSS, d.decide(i * MS, 1000).action);
+            assertEquals(FaultDecider.Action.DROP_LOSS, d.decide(i * NANOS_PER_MILLI, 1000).action);
         }
     }
 
@@ -71,10 +70,10 @@ class FaultDeciderTest {
     @Property(tries = 50)
     void blackoutDropsExactlyInsideHalfOpenWindows(@ForAll long seed) {
         SplittableRandom r = new SplittableRandom(seed);
-        long s1 = r.nextLong(1, 1000) * MS;
-        long d1 = r.nextLong(0, 500) * MS;
-        long s2 = s1 + d1 + r.nextLong(0, 300) * MS;
-        long d2 = r.nextLong(1, 500) * MS;
+        long s1 = r.nextLong(1, 1000) * NANOS_PER_MILLI;
+        long d1 = r.nextLong(0, 500) * NANOS_PER_MILLI;
+        long s2 = s1 + d1 + r.nextLong(0, 300) * NANOS_PER_MILLI;
+        long d2 = r.nextLong(1, 500) * NANOS_PER_MILLI;
         ChaosConfig c = new ChaosConfig(0, 0, 0, 0, 0,
             List.of(new ChaosConfig.Blackout(s1, d1), new ChaosConfig.Blackout(s2, d2)), 0, 0, 0);
         FaultDecider d = new FaultDecider(c, seed);
@@ -84,7 +83,7 @@ class FaultDeciderTest {
             checkBlackout(d, t, s1, d1, s2, d2);
         }
         for (int i = 0; i < 2000; i++) {
-            checkBlackout(d, r.nextLong(0, s2 + d2 + 100 * MS), s1, d1, s2, d2);
+            checkBlackout(d, r.nextLong(0, s2 + d2 + 100 * NANOS_PER_MILLI), s1, d1, s2, d2);
         }
     }
 
@@ -145,13 +144,13 @@ class FaultDeciderTest {
     @Property(tries = 20)
     void delaysStayWithinDelayPlusJitterAndTheDuplicateNeverLeadsTheOriginal(@ForAll long seed,
             @ForAll @LongRange(min = 0, max = 100) long delayMs, @ForAll @LongRange(min = 0, max = 100) long jitterMs) {
-        FaultDecider d = new FaultDecider(new ChaosConfig(0, 0.5, 0, delayMs * MS, jitterMs * MS, List.of(), 0, 0, 0),
-            seed);
+        FaultDecider d = new FaultDecider(new ChaosConfig(0, 0.5, 0, delayMs * NANOS_PER_MILLI, jitterMs * NANOS_PER_MILLI,
+            List.of(), 0, 0, 0), seed);
         for (int i = 0; i < 2000; i++) {
             FaultDecider.Decision x = d.decide(i, 100);
-            assertTrue(x.delayNanos >= delayMs * MS && x.delayNanos <= (delayMs + jitterMs) * MS);
+            assertTrue(x.delayNanos >= delayMs * NANOS_PER_MILLI && x.delayNanos <= (delayMs + jitterMs) * NANOS_PER_MILLI);
             if (x.copies == 2) {
-                assertTrue(x.dupDelayNanos >= x.delayNanos && x.dupDelayNanos <= (delayMs + jitterMs) * MS);
+                assertTrue(x.dupDelayNanos >= x.delayNanos && x.dupDelayNanos <= (delayMs + jitterMs) * NANOS_PER_MILLI);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.tailwire.sim;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,7 +10,6 @@ import java.util.ArrayDeque;
 import org.junit.jupiter.api.Test;
 
 class EndpointNodeTest {
-    static final long MS = 1_000_000L;
     static final InetSocketAddress A = new InetSocketAddress("10.0.0.1", 5000);
     static final InetSocketAddress B = new InetSocketAddress("10.0.0.2", 6000);
 
@@ -35,7 +35,7 @@ class EndpointNodeTest {
         protected void timer(long now) {
             out.add(new EndpointNode.Outgoing(B, new byte[] {1}));
             transmissions++;
-            deadline = now + 10 * MS;
+            deadline = now + 10 * NANOS_PER_MILLI;
         }
 
         @Override
@@ -80,11 +80,11 @@ class EndpointNodeTest {
     void aRetransmittingClientGetsThroughAHeavilyLossyLinkAndTheRunGoesIdle() {
         long seed = 31;
         Simulation sim = new Simulation(seed);
-        sim.network().setDefaultFaultModel(FaultModel.perfect().loss(0.7).delay(MS, MS));
+        sim.network().setDefaultFaultModel(FaultModel.perfect().loss(0.7).delay(NANOS_PER_MILLI, NANOS_PER_MILLI));
         Client c = new Client(sim);
         sim.addNode(c);
         sim.addNode(new Server(sim, 10));
-        Simulation.Result r = sim.runFor(60_000 * MS, 1_000_000);
+        Simulation.Result r = sim.runFor(60_000 * NANOS_PER_MILLI, 1_000_000);
         assertEquals(Simulation.Outcome.IDLE, r.outcome(), "seed " + seed + "\n" + sim.trace().dumpTail());
         assertTrue(c.answered, "seed " + seed);
         assertTrue(c.transmissions > 1, "seed " + seed + ": 70% loss should need retries");
@@ -102,7 +102,7 @@ class EndpointNodeTest {
         };
         sim.addNode(c);
         sim.addNode(endless);
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> sim.runFor(MS, 1000));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> sim.runFor(NANOS_PER_MILLI, 1000));
         assertTrue(e.getMessage().contains("still sending"), e.getMessage());
     }
 
@@ -110,13 +110,13 @@ class EndpointNodeTest {
     void anIsolatedAddressNeitherSendsNorReceivesDuringTheWindow() {
         Simulation sim = new Simulation(33);
         long t0 = sim.now();
-        sim.network().isolate(B, t0, t0 + 100 * MS);
+        sim.network().isolate(B, t0, t0 + 100 * NANOS_PER_MILLI);
         Client c = new Client(sim);
         sim.addNode(c);
         sim.addNode(new Server(sim, 10));
-        sim.runUntil(() -> c.answered, t0 + 1000 * MS, 100_000);
+        sim.runUntil(() -> c.answered, t0 + 1000 * NANOS_PER_MILLI, 100_000);
         assertTrue(c.answered);
-        assertTrue(sim.now() >= t0 + 100 * MS, "answered at +" + (sim.now() - t0) + " ns, inside the window");
+        assertTrue(sim.now() >= t0 + 100 * NANOS_PER_MILLI, "answered at +" + (sim.now() - t0) + " ns, inside the window");
         assertEquals(10, sim.network().link(A, B).stats().partitioned());
     }
 }

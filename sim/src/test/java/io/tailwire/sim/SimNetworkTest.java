@@ -1,5 +1,7 @@
 package io.tailwire.sim;
 
+import static io.tailwire.io.Units.NANOS_PER_MICRO;
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -14,8 +16,6 @@ import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 
 class SimNetworkTest {
-    static final long US = 1_000L;
-    static final long MS = 1_000_000L;
     static final InetSocketAddress A = new InetSocketAddress("10.0.0.1", 5000);
     static final InetSocketAddress B = new InetSocketAddress("10.0.0.2", 6000);
 
@@ -48,7 +48,7 @@ class SimNetworkTest {
         }
 
         Harness run() {
-            Simulation.Result r = sim.runFor(3_600_000 * MS, 50_000_000);
+            Simulation.Result r = sim.runFor(3_600_000 * NANOS_PER_MILLI, 50_000_000);
             assertEquals(Simulation.Outcome.IDLE, r.outcome());
             return this;
         }
@@ -93,7 +93,7 @@ class SimNetworkTest {
         long seed = 1001;
         int n = 20_000;
         double p = 0.1;
-        Harness h = new Harness(seed, FaultModel.perfect().loss(p)).send(n, 100 * US, 64).run();
+        Harness h = new Harness(seed, FaultModel.perfect().loss(p)).send(n, 100 * NANOS_PER_MICRO, 64).run();
         double sd = Math.sqrt(n * p * (1 - p));
         long lost = n - h.arrivals.size();
         assertEquals(lost, h.stats().lost(), "seed " + seed);
@@ -120,11 +120,11 @@ class SimNetworkTest {
         long seed = 2002;
         int n = 20_000;
         // Bad state lasts 1/0.25 = 4 datagrams on average and loses everything; stationary loss 0.02/0.27.
-        Harness ge = new Harness(seed, FaultModel.perfect().gilbertElliott(0.02, 0.25, 0, 1)).send(n, 100 * US, 64)
+        Harness ge = new Harness(seed, FaultModel.perfect().gilbertElliott(0.02, 0.25, 0, 1)).send(n, 100 * NANOS_PER_MICRO, 64)
             .run();
         double geBurst = meanLossBurst(ge.deliveredBySeq(n));
         double rate = (double) ge.stats().lost() / n;
-        Harness bern = new Harness(seed, FaultModel.perfect().loss(rate)).send(n, 100 * US, 64).run();
+        Harness bern = new Harness(seed, FaultModel.perfect().loss(rate)).send(n, 100 * NANOS_PER_MICRO, 64).run();
         double bernBurst = meanLossBurst(bern.deliveredBySeq(n));
         assertTrue(rate > 0.03 && rate < 0.12, "seed " + seed + ": GE loss rate " + rate);
         assertTrue(geBurst > 2.5, "seed " + seed + ": GE mean burst " + geBurst);
@@ -134,13 +134,13 @@ class SimNetworkTest {
     @Test
     void partitionDropsEverythingSentOrArrivingInsideTheWindowAndNothingOutside() {
         long seed = 3003;
-        long delay = 1 * MS;
+        long delay = 1 * NANOS_PER_MILLI;
         int n = 1000;
-        long interval = 100 * US;
+        long interval = 100 * NANOS_PER_MICRO;
         Simulation probe = new Simulation(seed);
         long t0 = probe.now();
-        long start = t0 + 30 * MS;
-        long end = t0 + 60 * MS;
+        long start = t0 + 30 * NANOS_PER_MILLI;
+        long end = t0 + 60 * NANOS_PER_MILLI;
         Harness h = new Harness(seed, FaultModel.perfect().delay(delay, 0));
         h.sim.network().link(A, B).partition(start, end);
         h.send(n, interval, 64).run();
@@ -177,7 +177,7 @@ class SimNetworkTest {
         for (int i = 0; i < 5000; i++) {
             final int size = 200 + sizes.nextInt(2000);
             offered += size;
-            sim.at(t0 + i * 600 * US, () -> sim.network().send(A, B, new byte[size]));
+            sim.at(t0 + i * 600 * NANOS_PER_MICRO, () -> sim.network().send(A, B, new byte[size]));
         }
         while (sim.runUntil(() -> false, Long.MAX_VALUE, 1).steps() > 0) {
             long q = link.queueBytes(sim.now());
@@ -207,8 +207,8 @@ class SimNetworkTest {
         long seed = 5005;
         int n = 10_000;
         double p = 0.2;
-        Harness h = new Harness(seed, FaultModel.perfect().duplicate(p).delay(MS, 500 * US)).send(n, 100 * US, 32)
-            .run();
+        Harness h = new Harness(seed, FaultModel.perfect().duplicate(p).delay(NANOS_PER_MILLI, 500 * NANOS_PER_MICRO))
+            .send(n, 100 * NANOS_PER_MICRO, 32).run();
         assertEquals(n + h.stats().duplicated(), h.arrivals.size());
         double sd = Math.sqrt(n * p * (1 - p));
         assertTrue(Math.abs(h.stats().duplicated() - n * p) < 6 * sd, "seed " + seed + ": " + h.stats());
@@ -225,16 +225,17 @@ class SimNetworkTest {
     void reorderingMakesSomeDatagramsArriveAfterLaterOnesAndNoReorderingKeepsOrder() {
         long seed = 6006;
         int n = 5000;
-        Harness r = new Harness(seed, FaultModel.perfect().delay(MS, 0).reorder(0.1, 5 * MS)).send(n, 100 * US, 32)
-            .run();
-        Harness plain = new Harness(seed, FaultModel.perfect().delay(MS, 0)).send(n, 100 * US, 32).run();
+        Harness r = new Harness(seed, FaultModel.perfect().delay(NANOS_PER_MILLI, 0).reorder(0.1, 5 * NANOS_PER_MILLI))
+            .send(n, 100 * NANOS_PER_MICRO, 32).run();
+        Harness plain = new Harness(seed, FaultModel.perfect().delay(NANOS_PER_MILLI, 0))
+            .send(n, 100 * NANOS_PER_MICRO, 32).run();
         assertTrue(r.stats().reordered() > 0);
         assertTrue(inversions(r.arrivals) > 0, "seed " + seed);
         assertEquals(0, inversions(plain.arrivals), "seed " + seed);
         assertEquals(n, r.arrivals.size());
         for (Arrival a : r.arrivals) {
-            long late = a.at - a.sentAt - MS;
-            assertTrue(late >= 0 && late <= 5 * MS, "seed " + seed + ": extra delay " + late);
+            long late = a.at - a.sentAt - NANOS_PER_MILLI;
+            assertTrue(late >= 0 && late <= 5 * NANOS_PER_MILLI, "seed " + seed + ": extra delay " + late);
         }
     }
 
@@ -252,7 +253,7 @@ class SimNetworkTest {
     void corruptedDatagramsFailTheCrc32cCheckAndOthersPassIt() {
         long seed = 7007;
         int n = 10_000;
-        Harness h = new Harness(seed, FaultModel.perfect().corrupt(0.05, 3)).send(n, 100 * US, 200).run();
+        Harness h = new Harness(seed, FaultModel.perfect().corrupt(0.05, 3)).send(n, 100 * NANOS_PER_MICRO, 200).run();
         int bad = 0;
         for (Arrival a : h.arrivals) {
             if (!crcOk(a.data)) {
@@ -265,9 +266,9 @@ class SimNetworkTest {
 
     @Test
     void datagramsToAnUnregisteredAddressAreCountedUnroutableNotDelivered() {
-        Harness h = new Harness(8008, FaultModel.perfect().delay(MS, 0));
+        Harness h = new Harness(8008, FaultModel.perfect().delay(NANOS_PER_MILLI, 0));
         h.sim.network().unregister(B);
-        h.send(10, MS, 32).run();
+        h.send(10, NANOS_PER_MILLI, 32).run();
         assertTrue(h.arrivals.isEmpty());
         assertEquals(10, h.stats().unroutable());
         assertEquals(0, h.stats().delivered());
@@ -277,12 +278,12 @@ class SimNetworkTest {
     void trafficOnOneLinkDoesNotChangeTheRandomChoicesOfAnother() {
         long seed = 9009;
         FaultModel lossy = FaultModel.perfect().loss(0.3);
-        Harness alone = new Harness(seed, lossy.copy()).send(2000, 100 * US, 32);
-        Harness busy = new Harness(seed, lossy.copy()).send(2000, 100 * US, 32);
+        Harness alone = new Harness(seed, lossy.copy()).send(2000, 100 * NANOS_PER_MICRO, 32);
+        Harness busy = new Harness(seed, lossy.copy()).send(2000, 100 * NANOS_PER_MICRO, 32);
         InetSocketAddress c = new InetSocketAddress("10.0.0.3", 7000);
         busy.sim.network().setDefaultFaultModel(lossy.copy());
         for (int i = 0; i < 3000; i++) {
-            busy.sim.at(busy.t0 + i * 37 * US, () -> busy.sim.network().send(c, B, datagram(-1, 0, 32)));
+            busy.sim.at(busy.t0 + i * 37 * NANOS_PER_MICRO, () -> busy.sim.network().send(c, B, datagram(-1, 0, 32)));
         }
         alone.run();
         busy.run();

@@ -1,5 +1,6 @@
 package io.tailwire.sim;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,8 +13,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class SimulationTest {
-    static final long MS = 1_000_000L;
-
     /** Sends a numbered datagram to its peer every period; echoes what it receives if it is the echoer. */
     static final class PingNode implements SimNode {
         final Simulation sim;
@@ -31,7 +30,7 @@ class SimulationTest {
             this.peer = peer;
             this.echoer = echoer;
             this.random = sim.random().child("node " + SimNetwork.name(self));
-            this.next = echoer ? Long.MAX_VALUE : sim.now() + MS;
+            this.next = echoer ? Long.MAX_VALUE : sim.now() + NANOS_PER_MILLI;
         }
 
         @Override
@@ -58,7 +57,7 @@ class SimulationTest {
             byte[] d = new byte[8 + random.nextInt(200)];
             ByteBuffer.wrap(d).order(ByteOrder.LITTLE_ENDIAN).putInt(seq++);
             sim.network().send(self, peer, d);
-            next = now + MS / 2 + random.nextLong(0, MS);
+            next = now + NANOS_PER_MILLI / 2 + random.nextLong(0, NANOS_PER_MILLI);
         }
     }
 
@@ -68,11 +67,12 @@ class SimulationTest {
     static Simulation pingScenario(long seed) {
         Simulation sim = new Simulation(seed);
         sim.network().setDefaultFaultModel(FaultModel.perfect().loss(0.05).gilbertElliott(0.01, 0.3, 0, 0.8)
-            .duplicate(0.03).reorder(0.05, 5 * MS).delay(2 * MS, MS).corrupt(0.02, 3).bottleneck(200_000, 4_000));
+            .duplicate(0.03).reorder(0.05, 5 * NANOS_PER_MILLI).delay(2 * NANOS_PER_MILLI, NANOS_PER_MILLI).corrupt(0.02, 3)
+            .bottleneck(200_000, 4_000));
         sim.addNode(new PingNode(sim, A, B, false));
         sim.addNode(new PingNode(sim, B, A, true));
-        sim.network().partition(A, B, sim.now() + 300 * MS, sim.now() + 400 * MS);
-        Simulation.Result r = sim.runFor(1_000 * MS, 1_000_000);
+        sim.network().partition(A, B, sim.now() + 300 * NANOS_PER_MILLI, sim.now() + 400 * NANOS_PER_MILLI);
+        Simulation.Result r = sim.runFor(1_000 * NANOS_PER_MILLI, 1_000_000);
         assertEquals(Simulation.Outcome.TIME_LIMIT, r.outcome(), "seed " + seed);
         return sim;
     }
@@ -156,7 +156,7 @@ class SimulationTest {
             public void onDatagram(InetSocketAddress from, byte[] data, long now) {
             }
         });
-        Simulation.Result r = sim.runFor(1_000 * MS, 500);
+        Simulation.Result r = sim.runFor(1_000 * NANOS_PER_MILLI, 500);
         assertEquals(Simulation.Outcome.STEP_LIMIT, r.outcome());
         assertEquals(500, calls[0]);
         assertEquals(t0, sim.now());
@@ -167,7 +167,7 @@ class SimulationTest {
         Simulation sim = new Simulation(3);
         sim.addNode(new PingNode(sim, A, B, false));
         sim.addNode(new PingNode(sim, B, A, true));
-        long limit = sim.now() + 50 * MS;
+        long limit = sim.now() + 50 * NANOS_PER_MILLI;
         Simulation.Result r = sim.runUntil(() -> false, limit, Long.MAX_VALUE);
         assertEquals(Simulation.Outcome.TIME_LIMIT, r.outcome());
         assertEquals(limit, sim.now());
@@ -179,7 +179,7 @@ class SimulationTest {
         PingNode b = new PingNode(sim, B, A, true);
         sim.addNode(new PingNode(sim, A, B, false));
         sim.addNode(b);
-        Simulation.Result r = sim.runUntil(() -> b.received >= 10, sim.now() + 10_000 * MS, 1_000_000);
+        Simulation.Result r = sim.runUntil(() -> b.received >= 10, sim.now() + 10_000 * NANOS_PER_MILLI, 1_000_000);
         assertEquals(Simulation.Outcome.CONDITION, r.outcome());
         assertEquals(10, b.received);
     }

@@ -1,5 +1,7 @@
 package io.tailwire.server.limit;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -21,7 +23,6 @@ public final class FairShareLimiter implements WindowLimiter {
     static final long PERIOD_NS = 100_000_000L;
     /** An agent that sent nothing for this long no longer counts (and is forgotten). */
     static final long ACTIVE_NS = 1_000_000_000L;
-    private static final long NS_PER_S = 1_000_000_000L;
 
     private final IngestThrottle throttle;
     private final HashMap<String, Share> shares = new HashMap<>();
@@ -98,7 +99,7 @@ public final class FairShareLimiter implements WindowLimiter {
         if (need <= 0) {
             return t;
         }
-        long wait = level <= 0 ? Long.MAX_VALUE : (long) Math.ceil(need * (double) NS_PER_S / level);
+        long wait = level <= 0 ? Long.MAX_VALUE : (long) Math.ceil(need * (double) NANOS_PER_SECOND / level);
         // Also wake at the next recompute: the level may rise when others stop.
         long byShare = wait == Long.MAX_VALUE ? Long.MAX_VALUE : nowNs + wait;
         return Math.max(t, Math.min(byShare, started ? Math.max(nowNs, nextPeriodNs) : nowNs));
@@ -131,14 +132,14 @@ public final class FairShareLimiter implements WindowLimiter {
             s.remainder = 0;
             return s.tokens;
         }
-        if (elapsed >= NS_PER_S) {
+        if (elapsed >= NANOS_PER_SECOND) {
             s.tokens = cap; // a second of any level >= the 10 ms burst
             s.remainder = 0;
             return s.tokens;
         }
         long num = level * elapsed + s.remainder; // level <= 8e9, elapsed < 1e9: below 2^63
-        s.tokens = Math.min(cap, s.tokens + num / NS_PER_S);
-        s.remainder = num % NS_PER_S;
+        s.tokens = Math.min(cap, s.tokens + num / NANOS_PER_SECOND);
+        s.remainder = num % NANOS_PER_SECOND;
         return s.tokens;
     }
 
@@ -161,7 +162,7 @@ public final class FairShareLimiter implements WindowLimiter {
                 continue;
             }
             refill(s, nowNs); // settle tokens at the old level before it changes
-            long measured = (long) (s.sentThisPeriod * (double) NS_PER_S / elapsed);
+            long measured = (long) (s.sentThisPeriod * (double) NANOS_PER_SECOND / elapsed);
             // A refused agent wants more than it got: count it as greedy. Otherwise it may grow by a
             // quarter per period. No demand above the global rate, so the sums below cannot overflow.
             long demand = first || s.refused ? rate : Math.max(measured + measured / 4, IngestThrottle.MIN_BURST);

@@ -1,5 +1,7 @@
 package io.tailwire.server.limit;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
@@ -40,7 +42,6 @@ public final class IngestThrottle {
     public static final long BURST_NS = 10_000_000L;
     public static final int DEFAULT_MAX_AGENTS = 10_000;
 
-    private static final long NS_PER_S = 1_000_000_000L;
     /** Debt (bytes accepted beyond the tokens, e.g. already in flight when the rate fell) is capped. */
     private static final long MAX_DEBT = 1L << 40;
     private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
@@ -64,7 +65,7 @@ public final class IngestThrottle {
 
     /** Bucket size for a rate: max(64 KiB, 10 ms of the rate). */
     public static long burst(long bytesPerSecond) {
-        return Math.max(MIN_BURST, bytesPerSecond / (NS_PER_S / BURST_NS));
+        return Math.max(MIN_BURST, bytesPerSecond / (NANOS_PER_SECOND / BURST_NS));
     }
 
     // ------------------------------------------------------------------ settings (admin side)
@@ -298,7 +299,7 @@ public final class IngestThrottle {
                 remainder = 0;
                 return tokens;
             }
-            long whole = elapsed / NS_PER_S;
+            long whole = elapsed / NANOS_PER_SECOND;
             if (whole > 0) {
                 if (whole > (cap - tokens) / r) {
                     tokens = cap;
@@ -308,9 +309,9 @@ public final class IngestThrottle {
                 tokens += r * whole;
             }
             // r < 2^33 and the fraction < 2^30, so the product stays below 2^63.
-            long num = r * (elapsed % NS_PER_S) + remainder;
-            tokens += num / NS_PER_S;
-            remainder = num % NS_PER_S;
+            long num = r * (elapsed % NANOS_PER_SECOND) + remainder;
+            tokens += num / NANOS_PER_SECOND;
+            remainder = num % NANOS_PER_SECOND;
             if (tokens >= cap) {
                 tokens = cap;
                 remainder = 0;
@@ -338,12 +339,12 @@ public final class IngestThrottle {
             long deficit = need - tokens;
             long wholeSeconds = deficit / r;
             long part = deficit % r;
-            long fracNs = ceilDiv(part * NS_PER_S - remainder, r);
-            if (wholeSeconds > (Long.MAX_VALUE - nowNs - NS_PER_S) / NS_PER_S) {
+            long fracNs = ceilDiv(part * NANOS_PER_SECOND - remainder, r);
+            if (wholeSeconds > (Long.MAX_VALUE - nowNs - NANOS_PER_SECOND) / NANOS_PER_SECOND) {
                 return Long.MAX_VALUE;
             }
             // Exact: fracNs may be negative only when wholeSeconds > 0, and the sum is > 0.
-            return nowNs + wholeSeconds * NS_PER_S + fracNs;
+            return nowNs + wholeSeconds * NANOS_PER_SECOND + fracNs;
         }
 
         private static long ceilDiv(long a, long b) {

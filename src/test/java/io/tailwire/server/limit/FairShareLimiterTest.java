@@ -1,5 +1,6 @@
 package io.tailwire.server.limit;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -14,7 +15,6 @@ import org.junit.jupiter.api.Test;
  * agent leaves unused goes to the others. Virtual time; each agent sends its whole window at once.
  */
 class FairShareLimiterTest {
-    private static final long MS = 1_000_000L;
     private static final long MPS = 1424;
 
     /**
@@ -26,9 +26,9 @@ class FairShareLimiterTest {
         int n = ackEveryMs.length;
         long[] sent = new long[n];
         long[] backlog = new long[n];
-        long start = 5_000 * MS;
+        long start = 5_000 * NANOS_PER_MILLI;
         for (long ms = 0; ms < warmMs + measureMs; ms++) {
-            long now = start + ms * MS;
+            long now = start + ms * NANOS_PER_MILLI;
             if (ms == warmMs) {
                 Arrays.fill(sent, 0);
             }

@@ -1,5 +1,7 @@
 package io.tailwire.server.limit;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,8 +18,6 @@ import net.jqwik.api.constraints.LongRange;
 import org.junit.jupiter.api.Test;
 
 class IngestThrottleTest {
-    private static final long MS = 1_000_000L;
-    private static final long S = 1_000_000_000L;
     /** An arbitrary, large start so nothing depends on virtual time starting at 0. */
     private static final long T0 = 987_654_321_000L;
 
@@ -44,7 +44,7 @@ class IngestThrottleTest {
         for (long rate : new long[] {1, 7, 1000, 65_536, 1_000_000, 123_456_789, IngestThrottle.MAX_RATE}) {
             IngestThrottle t = new IngestThrottle();
             t.setGlobal(rate);
-            long got = greedy(t, "a", T0, 10 * S, MS);
+            long got = greedy(t, "a", T0, 10 * NANOS_PER_SECOND, NANOS_PER_MILLI);
             assertWithin2Percent(rate * 10.0, got, "rate " + rate);
         }
     }
@@ -55,8 +55,8 @@ class IngestThrottleTest {
             @ForAll @LongRange(min = 100_000, max = 5_000_000) long stepNs) {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(rate);
-        long got = greedy(t, "a", T0, 10 * S, stepNs);
-        long elapsed = (10 * S / stepNs) * stepNs;
+        long got = greedy(t, "a", T0, 10 * NANOS_PER_SECOND, stepNs);
+        long elapsed = (10 * NANOS_PER_SECOND / stepNs) * stepNs;
         // Steps of at most 5 ms never fill the bucket (it holds at least 10 ms), so nothing is capped.
         assertWithin2Percent(rate * (elapsed / 1e9), got, "rate " + rate + " step " + stepNs);
     }
@@ -72,7 +72,7 @@ class IngestThrottleTest {
         long total = 0;
         t.allowance("a", now); // the bucket starts empty, now
         for (int i = 0; i < 2000; i++) {
-            now += 1 + (long) (rnd.nextDouble() * 20 * MS);
+            now += 1 + (long) (rnd.nextDouble() * 20 * NANOS_PER_MILLI);
             long a = t.allowance("a", now);
             long take = rnd.nextInt(4) == 0 ? a : (long) (a * rnd.nextDouble());
             t.consume("a", take, now);
@@ -89,14 +89,15 @@ class IngestThrottleTest {
         assertEquals(262_144, t.window("a", 262_144, 1400, T0));
         assertEquals(T0, t.whenAllowed("a", 1400, T0));
         t.setGlobal(IngestThrottle.PAUSED);
-        assertEquals(0, greedy(t, "a", T0, 10 * S, MS));
-        assertEquals(0, t.window("a", 262_144, 1400, T0 + 11 * S));
-        assertEquals(Long.MAX_VALUE, t.whenAllowed("a", 1400, T0 + 11 * S));
+        assertEquals(0, greedy(t, "a", T0, 10 * NANOS_PER_SECOND, NANOS_PER_MILLI));
+        assertEquals(0, t.window("a", 262_144, 1400, T0 + 11 * NANOS_PER_SECOND));
+        assertEquals(Long.MAX_VALUE, t.whenAllowed("a", 1400, T0 + 11 * NANOS_PER_SECOND));
         t.setGlobal(IngestThrottle.UNLIMITED);
-        assertEquals(Long.MAX_VALUE, t.allowance("a", T0 + 12 * S));
+        assertEquals(Long.MAX_VALUE, t.allowance("a", T0 + 12 * NANOS_PER_SECOND));
         t.setGlobal(1_000_000);
-        assertEquals(0, t.allowance("a", T0 + 13 * S), "a new rate starts from an empty bucket");
-        assertWithin2Percent(1_000_000, greedy(t, "a", T0 + 13 * S, S, MS), "after resuming");
+        assertEquals(0, t.allowance("a", T0 + 13 * NANOS_PER_SECOND), "a new rate starts from an empty bucket");
+        assertWithin2Percent(1_000_000, greedy(t, "a", T0 + 13 * NANOS_PER_SECOND, NANOS_PER_SECOND, NANOS_PER_MILLI),
+            "after resuming");
     }
 
     @Test
@@ -108,14 +109,15 @@ class IngestThrottleTest {
         assertEquals(1_000_000, t.effective("fast"));
         assertEquals(100_000, t.effective("slow"));
         assertEquals(1_000_000, t.effective("other"));
-        assertWithin2Percent(1_000_000 * 10.0, greedy(t, "fast", T0, 10 * S, MS), "fast");
+        assertWithin2Percent(1_000_000 * 10.0, greedy(t, "fast", T0, 10 * NANOS_PER_SECOND, NANOS_PER_MILLI), "fast");
         IngestThrottle t2 = new IngestThrottle();
         t2.setGlobal(1_000_000);
         t2.setAgent("slow", 100_000);
-        assertWithin2Percent(100_000 * 10.0, greedy(t2, "slow", T0, 10 * S, MS), "slow");
+        assertWithin2Percent(100_000 * 10.0, greedy(t2, "slow", T0, 10 * NANOS_PER_SECOND, NANOS_PER_MILLI), "slow");
         IngestThrottle t3 = new IngestThrottle();
         t3.setAgent("only", 300_000);
-        assertWithin2Percent(300_000 * 10.0, greedy(t3, "only", T0, 10 * S, MS), "agent limit, global unlimited");
+        assertWithin2Percent(300_000 * 10.0, greedy(t3, "only", T0, 10 * NANOS_PER_SECOND, NANOS_PER_MILLI),
+            "agent limit, global unlimited");
         assertEquals(Long.MAX_VALUE, t3.allowance("unlimited-one", T0));
     }
 
@@ -173,19 +175,19 @@ class IngestThrottleTest {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(IngestThrottle.MAX_RATE);
         t.allowance("a", T0);
-        assertEquals(IngestThrottle.burst(IngestThrottle.MAX_RATE), t.allowance("a", T0 + S));
+        assertEquals(IngestThrottle.burst(IngestThrottle.MAX_RATE), t.allowance("a", T0 + NANOS_PER_SECOND));
         assertEquals(IngestThrottle.MAX_RATE / 100, IngestThrottle.burst(IngestThrottle.MAX_RATE));
         t.setGlobal(1000);
-        assertEquals(0, t.allowance("a", T0 + S));
-        assertEquals(IngestThrottle.MIN_BURST, t.allowance("a", T0 + 1000 * S));
-        t.consume("a", IngestThrottle.MIN_BURST, T0 + 1000 * S);
-        assertEquals(0, t.allowance("a", T0 + 1000 * S));
+        assertEquals(0, t.allowance("a", T0 + NANOS_PER_SECOND));
+        assertEquals(IngestThrottle.MIN_BURST, t.allowance("a", T0 + 1000 * NANOS_PER_SECOND));
+        t.consume("a", IngestThrottle.MIN_BURST, T0 + 1000 * NANOS_PER_SECOND);
+        assertEquals(0, t.allowance("a", T0 + 1000 * NANOS_PER_SECOND));
         assertEquals(0, t.allowance("a", T0)); // clock went back
-        assertEquals(1, t.allowance("a", T0 + 1000 * S + MS));
+        assertEquals(1, t.allowance("a", T0 + 1000 * NANOS_PER_SECOND + NANOS_PER_MILLI));
         // the same rate set again is a new setting too, even after an unlimited spell the engine never saw
         t.setGlobal(-1);
         t.setGlobal(1000);
-        assertEquals(0, t.allowance("a", T0 + 2000 * S));
+        assertEquals(0, t.allowance("a", T0 + 2000 * NANOS_PER_SECOND));
     }
 
     @Test
@@ -194,8 +196,8 @@ class IngestThrottleTest {
         t.setGlobal(100_000);
         t.allowance("a", T0);
         t.consume("a", 50_000, T0); // already in flight when the limit was set
-        assertEquals(0, t.allowance("a", T0 + 499 * MS));
-        assertEquals(100, t.allowance("a", T0 + 501 * MS));
+        assertEquals(0, t.allowance("a", T0 + 499 * NANOS_PER_MILLI));
+        assertEquals(100, t.allowance("a", T0 + 501 * NANOS_PER_MILLI));
     }
 
     @Property(tries = 200)
@@ -203,7 +205,7 @@ class IngestThrottleTest {
             @ForAll @LongRange(min = 1, max = IngestThrottle.MAX_RATE) long rate,
             @ForAll @LongRange(min = 1, max = 65_536) long bytes,
             @ForAll @LongRange(min = 0, max = 2_000_000) long debt,
-            @ForAll @LongRange(min = 0, max = 3 * MS) long pause) {
+            @ForAll @LongRange(min = 0, max = 3 * NANOS_PER_MILLI) long pause) {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(rate);
         t.allowance("a", T0);
@@ -234,19 +236,19 @@ class IngestThrottleTest {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(1_000_000); // 1000 bytes per ms
         t.allowance("a", T0);
-        assertEquals(0, t.window("a", 262_144, 1400, T0 + MS)); // 1000 < 1400
-        assertEquals(2000, t.window("a", 262_144, 1400, T0 + 2 * MS));
-        assertEquals(1500, t.window("a", 1500, 1400, T0 + 2 * MS));
+        assertEquals(0, t.window("a", 262_144, 1400, T0 + NANOS_PER_MILLI)); // 1000 < 1400
+        assertEquals(2000, t.window("a", 262_144, 1400, T0 + 2 * NANOS_PER_MILLI));
+        assertEquals(1500, t.window("a", 1500, 1400, T0 + 2 * NANOS_PER_MILLI));
         IngestThrottle w = new IngestThrottle();
         w.setGlobal(1_000_000);
         w.allowance("a", T0);
-        assertEquals(T0 + 1_400_000, w.whenAllowed("a", 1400, T0 + MS)); // 1000 held, 400 more at 1 byte/us
-        assertEquals(T0 + 2 * MS, w.whenAllowed("a", 2000, T0 + MS));
+        assertEquals(T0 + 1_400_000, w.whenAllowed("a", 1400, T0 + NANOS_PER_MILLI)); // 1000 held, 400 more at 1 byte/us
+        assertEquals(T0 + 2 * NANOS_PER_MILLI, w.whenAllowed("a", 2000, T0 + NANOS_PER_MILLI));
         // minOpen above the smallest burst is capped, so a slow rate still opens the window
         IngestThrottle slow = new IngestThrottle();
         slow.setGlobal(1000);
         slow.allowance("a", T0);
-        assertEquals(IngestThrottle.MIN_BURST, slow.window("a", 1 << 20, 1 << 30, T0 + 100 * S));
+        assertEquals(IngestThrottle.MIN_BURST, slow.window("a", 1 << 20, 1 << 30, T0 + 100 * NANOS_PER_SECOND));
     }
 
     @Test
@@ -275,6 +277,6 @@ class IngestThrottleTest {
         }
         writer.join();
         t.setGlobal(0);
-        assertEquals(0, t.allowance("a1", now + S));
+        assertEquals(0, t.allowance("a1", now + NANOS_PER_SECOND));
     }
 }

@@ -1,5 +1,6 @@
 package io.tailwire.server.limit;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.PriorityQueue;
@@ -18,8 +19,7 @@ import org.junit.jupiter.api.Test;
  * received must converge to the configured rate.
  */
 class ThrottleWindowSimTest {
-    private static final long S = 1_000_000_000L;
-    private static final long T0 = 5 * S;
+    private static final long T0 = 5 * NANOS_PER_SECOND;
     private static final long BUFFER_WINDOW = 256 * 1024;
 
     private static final int DATA = 0;
@@ -139,7 +139,7 @@ class ThrottleWindowSimTest {
             @ForAll @IntRange(min = 1200, max = 8952) int mps) {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(rate);
-        long got = new Sim(t, new String[] {"a"}, new long[] {oneWayNs}, mps, 10 * S).run()[0];
+        long got = new Sim(t, new String[] {"a"}, new long[] {oneWayNs}, mps, 10 * NANOS_PER_SECOND).run()[0];
         assertNear(rate * 10.0, got, 0.02, "rate " + rate + " one-way " + oneWayNs + " mps " + mps);
     }
 
@@ -162,7 +162,7 @@ class ThrottleWindowSimTest {
             }
             oneWay[i] = 25_000 + rnd.nextInt(2_000_000);
         }
-        long[] got = new Sim(t, ids, oneWay, 1400, 10 * S).run();
+        long[] got = new Sim(t, ids, oneWay, 1400, 10 * NANOS_PER_SECOND).run();
         long total = 0;
         for (long g : got) {
             total += g;
@@ -176,12 +176,12 @@ class ThrottleWindowSimTest {
     void pausingStopsAllAndRaisingTheRateResumesWithoutAnyAgentProbe() {
         IngestThrottle t = new IngestThrottle();
         t.setGlobal(0);
-        long[] paused = new Sim(t, new String[] {"a", "b"}, new long[] {100_000, 300_000}, 1400, 2 * S).run();
+        long[] paused = new Sim(t, new String[] {"a", "b"}, new long[] {100_000, 300_000}, 1400, 2 * NANOS_PER_SECOND).run();
         assertTrue(paused[0] == 0 && paused[1] == 0, "paused: " + paused[0] + ", " + paused[1]);
         // the same agents under a rate set before they connect: the timer path reopens the window
         IngestThrottle t2 = new IngestThrottle();
         t2.setGlobal(50_000);
-        long[] slow = new Sim(t2, new String[] {"a"}, new long[] {100_000}, 1400, 10 * S).run();
+        long[] slow = new Sim(t2, new String[] {"a"}, new long[] {100_000}, 1400, 10 * NANOS_PER_SECOND).run();
         assertNear(500_000, slow[0], 0.02, "50 kB/s");
     }
 }

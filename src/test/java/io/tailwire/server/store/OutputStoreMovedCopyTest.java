@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static io.tailwire.server.store.StoreTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -23,14 +24,12 @@ import static org.junit.jupiter.api.Assertions.*;
  * server is down: the copy continues in a new file at the path, no byte repeated or lost (issue 11 item 8).
  */
 class OutputStoreMovedCopyTest {
-    static final long SEC = 1_000_000_000L;
-
     @TempDir
     Path tmp;
     Path out;
     final Log log = new Log();
     final List<OutputStore> stores = new ArrayList<>();
-    long now = 5 * SEC;
+    long now = 5 * NANOS_PER_SECOND;
 
     @BeforeEach
     void dirs() throws IOException {
@@ -56,9 +55,9 @@ class OutputStoreMovedCopyTest {
         append(s, 0, bytes("abc"));
         Files.move(out.resolve("a/f"), out.resolve("a/f.1"));
         append(s, 3, bytes("def")); // before the next check: still lands in the renamed file
-        st.maintain(now + SEC);
+        st.maintain(now + NANOS_PER_SECOND);
         assertFalse(Files.exists(out.resolve("a/f")), "checked every two seconds, not on every call");
-        st.maintain(now + 2 * SEC);
+        st.maintain(now + 2 * NANOS_PER_SECOND);
         assertEquals(1, log.count("the output file was moved away (now " + out.resolve("a/f.1")));
         append(s, 6, bytes("ghi"));
         st.syncDirty();
@@ -66,7 +65,7 @@ class OutputStoreMovedCopyTest {
         assertEquals(9, s.durable());
         assertArrayEquals(bytes("abcdef"), read(out.resolve("a/f.1")));
         assertArrayEquals(bytes("ghi"), read(out.resolve("a/f")));
-        st.maintain(now + 4 * SEC);
+        st.maintain(now + 4 * NANOS_PER_SECOND);
         assertEquals(1, log.count("moved away"), "logged once, when it happened");
 
         st.close(); // restart
@@ -119,7 +118,7 @@ class OutputStoreMovedCopyTest {
         append(s, 0, bytes("abc"));
         Files.move(out.resolve("a/f"), out.resolve("a/f.1"));
         Files.write(out.resolve("a/f"), bytes("someone else's"));
-        st.maintain(now + 2 * SEC);
+        st.maintain(now + 2 * NANOS_PER_SECOND);
         append(s, 3, bytes("def"));
         assertArrayEquals(bytes("abcdef"), read(out.resolve("a/f.1")));
         assertArrayEquals(bytes("someone else's"), read(out.resolve("a/f")));

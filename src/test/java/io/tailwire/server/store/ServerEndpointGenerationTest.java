@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static io.tailwire.server.store.StoreTestSupport.bytes;
 import static io.tailwire.server.store.StoreTestSupport.read;
 import static org.junit.jupiter.api.Assertions.*;
@@ -33,7 +34,6 @@ import static org.junit.jupiter.api.Assertions.*;
  * misuse of generations (issue 11 items 4 and 5) is refused as such, never taken for a disk error.
  */
 class ServerEndpointGenerationTest {
-    static final long MS = 1_000_000L;
     static final InetSocketAddress AGENT = new InetSocketAddress("10.0.0.1", 40000);
 
     @TempDir
@@ -44,7 +44,7 @@ class ServerEndpointGenerationTest {
     ServerEndpoint server;
     final Agent agent = new Agent();
     AgentConnection conn;
-    long now = 1_000 * MS;
+    long now = 1_000 * NANOS_PER_MILLI;
 
     final class Agent implements AgentEvents {
         final Map<Integer, StreamStatus> status = new HashMap<>();
@@ -105,7 +105,7 @@ class ServerEndpointGenerationTest {
     /** Moves datagrams both ways (no loss, no delay) and forces the store each round, until done. */
     boolean run(BooleanSupplier done) {
         UnsafeBuffer out = new UnsafeBuffer(new byte[65536]);
-        long end = now + 10_000 * MS;
+        long end = now + 10_000 * NANOS_PER_MILLI;
         while (!done.getAsBoolean()) {
             if (now > end) {
                 return false;
@@ -121,7 +121,7 @@ class ServerEndpointGenerationTest {
             if (store.syncDirty() > 0) {
                 server.onDurableAdvanced();
             }
-            now += MS;
+            now += NANOS_PER_MILLI;
         }
         return true;
     }
@@ -215,7 +215,7 @@ class ServerEndpointGenerationTest {
         send(g1, 0, "0123456789");
         assertTrue(run(conn::allAcked));
         conn.reportLoss(g1, 10, 30, "truncated before shipped");
-        long until = now + 20 * MS;
+        long until = now + 20 * NANOS_PER_MILLI;
         assertTrue(run(() -> now > until)); // the report arrives before the close
         conn.closeStream(g1, 30); // the loss [10,30) ended the generation at 10 (wire-spec.md 6.5)
         assertTrue(run(() -> agent.closeCode != null));
@@ -230,7 +230,7 @@ class ServerEndpointGenerationTest {
         send(g1, 0, "abc");
         assertTrue(run(conn::allAcked));
         java.nio.file.Files.move(tmp.resolve("out/a/f"), tmp.resolve("out/a/f.1"));
-        long until = now + MovedCopies.MOVED_CHECK_INTERVAL_NS + 10 * MS;
+        long until = now + MovedCopies.MOVED_CHECK_INTERVAL_NS + 10 * NANOS_PER_MILLI;
         assertTrue(run(() -> now > until)); // the engine's polls give the store its periodic check
         send(g1, 3, "def");
         conn.closeStream(g1, 6);

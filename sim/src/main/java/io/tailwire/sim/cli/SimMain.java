@@ -1,5 +1,7 @@
 package io.tailwire.sim.cli;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import io.tailwire.sim.system.RunResult;
 import io.tailwire.sim.system.Scenario;
 import io.tailwire.sim.system.SystemSim;
@@ -228,7 +230,7 @@ public final class SimMain {
         return switch (k) {
             case "--agents" -> s -> copy(s, "agents", Integer.parseInt(v));
             case "--files" -> s -> copy(s, "files", Integer.parseInt(v));
-            case "--duration" -> s -> copy(s, "duration", (long) (Double.parseDouble(v) * Scenario.SECOND));
+            case "--duration" -> s -> copy(s, "duration", (long) (Double.parseDouble(v) * NANOS_PER_SECOND));
             case "--rate" -> s -> copy(s, "rate", Integer.parseInt(v));
             case "--loss" -> s -> copy(s, "loss", Double.parseDouble(v));
             case "--dup" -> s -> copy(s, "dup", Double.parseDouble(v));

@@ -1,5 +1,8 @@
 package io.tailwire.sim.engine;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.AgentEvents;
@@ -57,12 +60,10 @@ public final class EngineRun {
     public static final InetSocketAddress AGENT = new InetSocketAddress("10.0.0.1", 40000);
     public static final InetSocketAddress SERVER = new InetSocketAddress("10.0.0.2", 7000);
     public static final String AGENT_ID = "agent-1";
-    static final long MS = 1_000_000L;
-    static final long SEC = 1000 * MS;
     /** Timeouts longer than any partition a scenario may hold, so the one connection survives it. */
-    static final long IDLE_TIMEOUT_NS = 120 * SEC;
-    static final long MAX_RTO_NS = 2 * SEC;
-    static final long MAX_ACK_DELAY_NS = MS;
+    static final long IDLE_TIMEOUT_NS = 120 * NANOS_PER_SECOND;
+    static final long MAX_RTO_NS = 2 * NANOS_PER_SECOND;
+    static final long MAX_ACK_DELAY_NS = NANOS_PER_MILLI;
     /** Consecutive wake-ups at one instant without any datagram sent before we call it a spin. */
     static final int SPIN_LIMIT = 10_000;
 
@@ -214,7 +215,7 @@ public final class EngineRun {
             long wireBytes = sc.totalBytes() + (long) (segments + 10) * Wire.DATA_HEADER_LENGTH + 4L * 1200;
             bw = wireBytes * 1e9 / minBw / q;
         }
-        double b = sc.partitionMs() * (double) MS + 3 * items / q * attempt + (10 + 4 * burst) * attempt + bw;
+        double b = sc.partitionMs() * (double) NANOS_PER_MILLI + 3 * items / q * attempt + (10 + 4 * burst) * attempt + bw;
         return (long) Math.min(b, 1e17);
     }
 
@@ -255,17 +256,18 @@ public final class EngineRun {
         sim.network().link(AGENT, SERVER).setFaultModel(sc.up().toFaultModel());
         sim.network().link(SERVER, AGENT).setFaultModel(sc.down().toFaultModel());
         if (sc.partitionMs() > 0) {
-            long from = start + sc.partitionStartMs() * MS;
-            sim.network().partition(AGENT, SERVER, from, from + sc.partitionMs() * MS);
+            long from = start + sc.partitionStartMs() * NANOS_PER_MILLI;
+            sim.network().partition(AGENT, SERVER, from, from + sc.partitionMs() * NANOS_PER_MILLI);
         }
         streams = new AppStream[sc.streams()];
         for (int i = 0; i < streams.length; i++) {
             streams[i] = new AppStream(i, source(sc, i), segments(sc, i));
         }
         ServerEndpointConfig scfg = new ServerEndpointConfig(sc.datagram(), 16, sc.budget(), sc.initialWindow(),
-            4096, IDLE_TIMEOUT_NS, 5 * SEC, MAX_ACK_DELAY_NS, 30 * SEC, 1000, 10 * MS);
+            4096, IDLE_TIMEOUT_NS, 5 * NANOS_PER_SECOND, MAX_ACK_DELAY_NS, 30 * NANOS_PER_SECOND, 1000, 10 * NANOS_PER_MILLI);
         AgentConnectionConfig acfg = new AgentConnectionConfig(AGENT_ID, sc.datagram(), IDLE_TIMEOUT_NS,
-            IDLE_TIMEOUT_NS, 5 * SEC, 1 << 20, 100 * MS, 2 * MS, MAX_RTO_NS, MAX_ACK_DELAY_NS);
+            IDLE_TIMEOUT_NS, 5 * NANOS_PER_SECOND, 1 << 20, 100 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI, MAX_RTO_NS,
+            MAX_ACK_DELAY_NS);
         byte[] secret = new byte[32];
         sim.random().child("secret").nextBytes(secret);
         server = new ServerEndpoint(scfg, secret, sim.random().child("server").nextLong(), store, null);
@@ -293,9 +295,9 @@ public final class EngineRun {
                 agentNode.flush(sim.now());
                 // CLOSE may be lost (3 copies); then the server's idle timeout must end the connection.
                 sim.runUntil(() -> violation != null || server.connectionCount() == 0,
-                    sim.now() + IDLE_TIMEOUT_NS + 10 * SEC, MAX_STEPS);
+                    sim.now() + IDLE_TIMEOUT_NS + 10 * NANOS_PER_SECOND, MAX_STEPS);
                 if (violation == null && server.connectionCount() != 0) {
-                    fail("server still holds the connection " + fmt(IDLE_TIMEOUT_NS + 10 * SEC)
+                    fail("server still holds the connection " + fmt(IDLE_TIMEOUT_NS + 10 * NANOS_PER_SECOND)
                         + " after the agent closed it");
                 }
             }

@@ -1,5 +1,7 @@
 package io.tailwire.sim.system;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import io.tailwire.sim.SimRandom;
 
 import java.util.ArrayList;
@@ -21,10 +23,8 @@ public record Scenario(long seed, int agents, int files, long durationNs, int by
                        int agentKills, int agentPowerLosses, int serverKills, int serverPowerLosses, int pauses,
                        int rotations, int copyTruncates, int truncations, int deletions, int diskFulls) {
 
-    public static final long SECOND = 1_000_000_000L;
-
     public Scenario {
-        if (agents < 1 || agents > 64 || files < 1 || files > 64 || durationNs < SECOND
+        if (agents < 1 || agents > 64 || files < 1 || files > 64 || durationNs < NANOS_PER_SECOND
             || bytesPerSecondPerFile < 0) {
             throw new IllegalArgumentException("bad scenario size");
         }
@@ -43,7 +43,7 @@ public record Scenario(long seed, int agents, int files, long durationNs, int by
 
     /** A fault-free baseline: one agent, one file, ten seconds. */
     public static Scenario calm(long seed) {
-        return new Scenario(seed, 1, 1, 10 * SECOND, 8_000, 0, false, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        return new Scenario(seed, 1, 1, 10 * NANOS_PER_SECOND, 8_000, 0, false, 0, 0, 0, false, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             0);
     }
 
@@ -52,7 +52,7 @@ public record Scenario(long seed, int agents, int files, long durationNs, int by
         SimRandom r = new SimRandom(seed).child("scenario");
         int agents = 1 + r.nextInt(3);
         int files = 1 + r.nextInt(3);
-        long duration = (10 + r.nextInt(21)) * SECOND;
+        long duration = (10 + r.nextInt(21)) * NANOS_PER_SECOND;
         int rate = 2_000 + r.nextInt(14_000);
         double loss = r.chance(0.7) ? r.nextInt(15) / 100.0 : 0;
         boolean bursts = r.chance(0.4);
@@ -81,7 +81,7 @@ public record Scenario(long seed, int agents, int files, long durationNs, int by
         add(a, "--seed", Long.toString(seed));
         add(a, "--agents", Integer.toString(agents));
         add(a, "--files", Integer.toString(files));
-        add(a, "--duration", Double.toString(durationNs / (double) SECOND));
+        add(a, "--duration", Double.toString(durationNs / (double) NANOS_PER_SECOND));
         add(a, "--rate", Integer.toString(bytesPerSecondPerFile));
         add(a, "--loss", Double.toString(loss));
         add(a, "--bursts", Boolean.toString(bursts));

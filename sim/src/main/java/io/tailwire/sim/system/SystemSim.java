@@ -1,5 +1,8 @@
 package io.tailwire.sim.system;
 
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import io.tailwire.agent.Generation;
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
@@ -40,10 +43,8 @@ import java.util.TreeMap;
  * </ol>
  */
 public final class SystemSim {
-    static final long MS = 1_000_000L;
-    static final long SECOND = 1_000_000_000L;
     /** Rotations of one file are at least this far apart (a tailer scans far more often). */
-    static final long MIN_EVENT_SPACING_NS = 3 * SECOND;
+    static final long MIN_EVENT_SPACING_NS = 3 * NANOS_PER_SECOND;
     /** Events on one file while its agent is away (down or frozen): the agent sees none of them as they happen. */
     static final int MAX_EVENTS_PER_ABSENCE = 2;
     static final long MAX_STEPS = 20_000_000L;
@@ -92,8 +93,8 @@ public final class SystemSim {
         SimFs serverFs = new SimFs(1);
         InetSocketAddress serverAddr = new InetSocketAddress("10.0.0.1", 7000);
         // One group commit per fsync latency: the writer thread forces again as soon as the last force returns.
-        long fsyncMin = setup.nextLong(500_000, 5 * MS);
-        long fsyncMax = fsyncMin + setup.nextLong(0, 40 * MS);
+        long fsyncMin = setup.nextLong(500_000, 5 * NANOS_PER_MILLI);
+        long fsyncMax = fsyncMin + setup.nextLong(0, 40 * NANOS_PER_MILLI);
         server = new ServerNode(sim, this, serverAddr, serverFs, scfg, fsyncMin, fsyncMax);
         sim.log("sim", "scenario " + scenario + " budget=" + budget + " initialWindow=" + initialWindow
             + " fsync=" + fsyncMin + ".." + fsyncMax);
@@ -128,7 +129,7 @@ public final class SystemSim {
     }
 
     private FaultModel faultModel(SimRandom r) {
-        long delay = r.nextLong(100_000, 20 * MS);
+        long delay = r.nextLong(100_000, 20 * NANOS_PER_MILLI);
         FaultModel m = FaultModel.perfect().delay(delay, r.nextLong(0, delay / 2 + 1));
         if (sc.loss() > 0) {
             m.loss(sc.loss());
@@ -140,7 +141,7 @@ public final class SystemSim {
             m.duplicate(sc.duplicate());
         }
         if (sc.reorder() > 0) {
-            m.reorder(sc.reorder(), 30 * MS);
+            m.reorder(sc.reorder(), 30 * NANOS_PER_MILLI);
         }
         if (sc.corrupt() > 0) {
             m.corrupt(sc.corrupt(), 4);
@@ -173,10 +174,10 @@ public final class SystemSim {
 
     /** Virtual time allowed, after the faults stop, for everything to be delivered and durable. */
     public long livenessBoundNs() {
-        long total = (long) sc.agents() * sc.files() * sc.bytesPerSecondPerFile() * (sc.durationNs() / SECOND);
+        long total = (long) sc.agents() * sc.files() * sc.bytesPerSecondPerFile() * (sc.durationNs() / NANOS_PER_SECOND);
         // Reconnect back-off reaches 10 s, an idle connection is declared dead after 30 s, a rotated file
         // waits out a 2 s grace period; plus transfer time at a pessimistic 64 KiB/s.
-        return 60 * SECOND + total / (64 * 1024) * SECOND;
+        return 60 * NANOS_PER_SECOND + total / (64 * 1024) * NANOS_PER_SECOND;
     }
 
     public Simulation simulation() {
@@ -201,12 +202,12 @@ public final class SystemSim {
         if (violation == null) {
             long limit = tf + livenessBoundNs();
             Simulation.Result r2 = sim.runUntil(() -> violation != null
-                || (sim.now() >= tf + SECOND && deliveredEverything()), limit, MAX_STEPS);
+                || (sim.now() >= tf + NANOS_PER_SECOND && deliveredEverything()), limit, MAX_STEPS);
             if (violation == null) {
                 if (r2.outcome() == Simulation.Outcome.CONDITION) {
                     deliveredAt = sim.now() - tf;
                 } else {
-                    violation("liveness: not everything delivered and durable " + livenessBoundNs() / SECOND
+                    violation("liveness: not everything delivered and durable " + livenessBoundNs() / NANOS_PER_SECOND
                         + " s of virtual time after the faults stopped (" + r2.outcome() + ")\n" + stateDump());
                 }
             }
@@ -257,13 +258,13 @@ public final class SystemSim {
     }
 
     private void writeLoop(int agent, SourceFile f, SimRandom r) {
-        long interval = r.nextLong(5 * MS, 200 * MS);
+        long interval = r.nextLong(5 * NANOS_PER_MILLI, 200 * NANOS_PER_MILLI);
         sim.after(interval, () -> {
             if (writersStopped || sim.now() >= tf) {
                 return;
             }
             if (!hostDown.get(agent)) {
-                int bytes = (int) Math.max(1, sc.bytesPerSecondPerFile() * interval / SECOND);
+                int bytes = (int) Math.max(1, sc.bytesPerSecondPerFile() * interval / NANOS_PER_SECOND);
                 try {
                     f.write(bytes);
                 } catch (IOException e) {
@@ -278,7 +279,7 @@ public final class SystemSim {
     // ---------------------------------------------------------------------------------------- faults
 
     private long when() {
-        return t0 + faults.nextLong(SECOND / 2, Math.max(SECOND / 2 + 1, sc.durationNs() - SECOND));
+        return t0 + faults.nextLong(NANOS_PER_SECOND / 2, Math.max(NANOS_PER_SECOND / 2 + 1, sc.durationNs() - NANOS_PER_SECOND));
     }
 
     private long downtime(long at, long min, long max) {
@@ -289,7 +290,7 @@ public final class SystemSim {
         for (int i = 0; i < sc.agentKills(); i++) {
             AgentNode a = agents.get(faults.nextInt(agents.size()));
             long at = when();
-            long back = downtime(at, 50 * MS, 5 * SECOND);
+            long back = downtime(at, 50 * NANOS_PER_MILLI, 5 * NANOS_PER_SECOND);
             sim.at(at, () -> {
                 if (a.up) {
                     crashes++;
@@ -307,7 +308,7 @@ public final class SystemSim {
             int idx = faults.nextInt(agents.size());
             AgentNode a = agents.get(idx);
             long at = when();
-            long back = downtime(at, 100 * MS, 5 * SECOND);
+            long back = downtime(at, 100 * NANOS_PER_MILLI, 5 * NANOS_PER_SECOND);
             sim.at(at, () -> {
                 if (a.up) {
                     crashes++;
@@ -325,7 +326,7 @@ public final class SystemSim {
         for (int i = 0; i < sc.serverKills() + sc.serverPowerLosses(); i++) {
             boolean power = i >= sc.serverKills();
             long at = when();
-            long back = downtime(at, 10 * MS, 5 * SECOND);
+            long back = downtime(at, 10 * NANOS_PER_MILLI, 5 * NANOS_PER_SECOND);
             sim.at(at, () -> {
                 if (server.up) {
                     crashes++;
@@ -342,7 +343,7 @@ public final class SystemSim {
         for (int i = 0; i < sc.pauses(); i++) {
             int target = faults.nextInt(agents.size() + 1);
             long at = when();
-            long until = downtime(at, 100 * MS, 4 * SECOND);
+            long until = downtime(at, 100 * NANOS_PER_MILLI, 4 * NANOS_PER_SECOND);
             sim.at(at, () -> {
                 if (target == agents.size()) {
                     server.freeze(until);
@@ -358,7 +359,7 @@ public final class SystemSim {
         for (int i = 0; i < sc.partitions(); i++) {
             int target = faults.nextInt(agents.size() + 1);
             long at = when();
-            long end = downtime(at, 200 * MS, 12 * SECOND);
+            long end = downtime(at, 200 * NANOS_PER_MILLI, 12 * NANOS_PER_SECOND);
             if (target == agents.size()) {
                 sim.network().isolate(server.address(), at, end);
                 sim.at(at, () -> sim.log("sim", "server isolated until " + end));
@@ -370,7 +371,7 @@ public final class SystemSim {
         }
         for (int i = 0; i < sc.diskFulls(); i++) {
             long at = when();
-            long end = downtime(at, SECOND, 6 * SECOND);
+            long end = downtime(at, NANOS_PER_SECOND, 6 * NANOS_PER_SECOND);
             long slack = faults.nextLong(0, 32 * 1024);
             sim.at(at, () -> {
                 server.fs.setCapacity(server.fs.usedBytes() + slack);
@@ -467,7 +468,7 @@ public final class SystemSim {
     private void faultsStop() {
         sim.log("sim", "faults stop; writers stop");
         writersStopped = true;
-        FaultModel calm = FaultModel.perfect().delay(MS, 0);
+        FaultModel calm = FaultModel.perfect().delay(NANOS_PER_MILLI, 0);
         sim.network().setDefaultFaultModel(calm);
         for (Link l : sim.network().links()) {
             l.setFaultModel(calm.copy());

@@ -1,5 +1,6 @@
 package io.tailwire.sim.system;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,7 +26,7 @@ class SystemChecksTest {
         };
     }
 
-    private static final Scenario SERVER_POWER_LOSSES = new Scenario(5, 2, 2, 10 * Scenario.SECOND, 6000, 0, false,
+    private static final Scenario SERVER_POWER_LOSSES = new Scenario(5, 2, 2, 10 * NANOS_PER_SECOND, 6000, 0, false,
         0, 0, 0, false, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0);
 
     @Test

@@ -1,5 +1,6 @@
 package io.tailwire.sim.system;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -37,7 +38,7 @@ class SystemPropertiesTest {
         return Combinators.combine(Arbitraries.longs().between(1, 1_000_000_000L), Arbitraries.integers().between(1, 4),
             Arbitraries.integers().between(1, 3), Arbitraries.longs().between(5, 15),
             Arbitraries.integers().between(500, 6_000))
-            .as((seed, a, f, d, r) -> new Size(seed, a, f, d * Scenario.SECOND, r));
+            .as((seed, a, f, d, r) -> new Size(seed, a, f, d * NANOS_PER_SECOND, r));
     }
 
     private static Arbitrary<Net> nets() {

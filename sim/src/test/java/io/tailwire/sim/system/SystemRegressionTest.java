@@ -1,5 +1,6 @@
 package io.tailwire.sim.system;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,12 +12,10 @@ import org.junit.jupiter.api.Test;
  * the run with its full trace (--verbose).
  */
 class SystemRegressionTest {
-    private static final long S = Scenario.SECOND;
-
     private static Scenario scenario(long seed, int agents, int files, long durationS, int rate, double loss,
                                      boolean bursts, double dup, double reorder, int partitions, int agentKills,
                                      int agentPowerLosses, int deletions) {
-        return new Scenario(seed, agents, files, durationS * S, rate, loss, bursts, dup, reorder, 0, false, partitions,
+        return new Scenario(seed, agents, files, durationS * NANOS_PER_SECOND, rate, loss, bursts, dup, reorder, 0, false, partitions,
             agentKills, agentPowerLosses, 0, 0, 0, 0, 0, 0, deletions, 0);
     }
 
@@ -58,7 +57,7 @@ class SystemRegressionTest {
      */
     @Test
     void contentRewrittenWhileTheAgentWasDownIsNeverSplicedOntoTheOldGeneration() {
-        Scenario s = new Scenario(5, 4, 1, 9 * S, 500, 0, false, 0, 0, 0, false, 2, 2, 1, 2, 3, 3, 2, 3, 3, 0, 0);
+        Scenario s = new Scenario(5, 4, 1, 9 * NANOS_PER_SECOND, 500, 0, false, 0, 0, 0, false, 2, 2, 1, 2, 3, 3, 2, 3, 3, 0, 0);
         RunResult r = SystemSim.run(s, true);
         assertTrue(r.pass(), r::failureReport);
     }
@@ -75,7 +74,7 @@ class SystemRegressionTest {
      */
     @Test
     void aFileTruncatedAndThenRenamedWhileItsAgentIsDownShipsItsNewContent() {
-        Scenario s = new Scenario(3, 1, 1, 30 * S, 11292, 0.04, true, 0, 0, 0, false, 0, 4, 0, 0, 0, 0, 4, 2, 4, 0, 1);
+        Scenario s = new Scenario(3, 1, 1, 30 * NANOS_PER_SECOND, 11292, 0.04, true, 0, 0, 0, false, 0, 4, 0, 0, 0, 0, 4, 2, 4, 0, 1);
         RunResult r = SystemSim.run(s, true);
         assertTrue(r.pass(), r::failureReport);
     }
@@ -90,7 +89,7 @@ class SystemRegressionTest {
      */
     @Test
     void aDeletedFileLostWithItsAgentIsReportedLost() {
-        Scenario s = new Scenario(47, 2, 2, 16 * S, 10609, 0.09, true, 0.06, 0.0, 0.0, false, 2, 2, 0, 0, 1, 1,
+        Scenario s = new Scenario(47, 2, 2, 16 * NANOS_PER_SECOND, 10609, 0.09, true, 0.06, 0.0, 0.0, false, 2, 2, 0, 0, 1, 1,
             3, 1, 0, 1, 0);
         RunResult r = SystemSim.run(s, true);
         assertTrue(r.pass(), r::failureReport);
