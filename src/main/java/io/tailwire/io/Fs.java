@@ -37,6 +37,17 @@ public interface Fs {
     /** Makes a directory's entries (creations, renames) durable. */
     void forceDirectory(Path dir) throws IOException;
 
+    /**
+     * Opens an existing directory (following links: this is the root the caller trusts, e.g. OUT) to
+     * reach what is below it by name only. The default works by path, without protection against links.
+     */
+    default FsDir openDir(Path dir) throws IOException {
+        if (!isDirectory(dir)) {
+            throw new java.nio.file.NotDirectoryException(dir.toString());
+        }
+        return new PathDir(this, dir);
+    }
+
     /** The path with every symbolic link resolved (for containment checks); the path itself if absent. */
     Path realPath(Path path) throws IOException;
 }

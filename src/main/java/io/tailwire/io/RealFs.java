@@ -111,6 +111,12 @@ public final class RealFs implements Fs {
         }
     }
 
+    /** On Linux: by descriptor, never following a link below {@code dir} ({@link SecureDir}). */
+    @Override
+    public FsDir openDir(Path dir) throws IOException {
+        return SecureDir.open(dir);
+    }
+
     @Override
     public Path realPath(Path path) throws IOException {
         try {
@@ -120,7 +126,7 @@ public final class RealFs implements Fs {
         }
     }
 
-    private static final class RealFile implements FsFile {
+    static final class RealFile implements FsFile {
         private final FileChannel channel;
         private final FileKey key;
 

@@ -1,7 +1,7 @@
 package io.tailwire.server.store;
 
 import io.tailwire.io.FileKey;
-import io.tailwire.io.Fs;
+import io.tailwire.io.FsDir;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.FileIdentity;
 import io.tailwire.proto.GenerationEntry;
@@ -23,12 +23,10 @@ import java.util.function.Consumer;
  * while it loads a path no other thread holds yet.
  */
 final class IndexFiles {
-    private final Fs fs;
     private final StoreMetrics metrics;
     private final Consumer<String> log;
 
-    IndexFiles(Fs fs, StoreMetrics metrics, Consumer<String> log) {
-        this.fs = fs;
+    IndexFiles(StoreMetrics metrics, Consumer<String> log) {
         this.metrics = metrics;
         this.log = log;
     }
@@ -46,8 +44,9 @@ final class IndexFiles {
         }
     }
 
-    GenerationIndex read(Path indexPath, String path) throws IOException {
-        FsFile f = fs.openRead(indexPath);
+    GenerationIndex read(FsDir meta, String indexName, String path) throws IOException {
+        Path indexPath = meta.path().resolve(indexName);
+        FsFile f = meta.openRead(indexName);
         if (f == null) {
             return GenerationIndex.getDefaultInstance();
         }
@@ -85,17 +84,19 @@ final class IndexFiles {
         byte[] bytes = GenerationIndex.newBuilder().setPath(s.key.path()).addAllGenerations(entries)
             .setOutput(FileIdentity.newBuilder().setDevice(output.device()).setInode(output.inode()))
             .setOutputBase(base).build().toByteArray();
-        Path tmp = s.indexPath.resolveSibling(s.indexPath.getFileName() + ".tmp");
-        FsFile f = fs.openWrite(tmp);
+        String tmp = s.indexName + ".tmp";
+        // A leftover (or planted) temp file is removed, never opened: opening a link there truncated its
+        // target (issue 13 item 10). Created exclusively, so nothing else can be in its place.
+        s.meta.delete(tmp);
+        FsFile f = s.meta.createNew(tmp);
         try {
-            f.truncate(0);
             f.write(ByteBuffer.wrap(bytes), 0);
             f.force();
         } finally {
             f.close();
         }
-        fs.rename(tmp, s.indexPath);
-        fs.forceDirectory(s.metaDir);
+        s.meta.rename(tmp, s.indexName);
+        s.meta.force();
         metrics.forces.incrementAndGet();
     }
 

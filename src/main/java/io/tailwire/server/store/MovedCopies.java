@@ -1,7 +1,7 @@
 package io.tailwire.server.store;
 
 import io.tailwire.io.FileKey;
-import io.tailwire.io.Fs;
+import io.tailwire.io.FsDir;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.GenerationEntry;
 
@@ -21,7 +21,6 @@ final class MovedCopies {
     /** How often output files written meanwhile are checked to still be at their paths (issue 11 item 8). */
     static final long MOVED_CHECK_INTERVAL_NS = 2_000_000_000L;
 
-    private final Fs fs;
     private final StoreMetrics metrics;
     private final Consumer<String> log;
     private final StagedWriter writer;
@@ -30,9 +29,8 @@ final class MovedCopies {
     private long nextMovedCheckNs;
     private boolean movedCheckStarted;
 
-    MovedCopies(Fs fs, StoreMetrics metrics, Consumer<String> log, StagedWriter writer, GroupCommit commit,
+    MovedCopies(StoreMetrics metrics, Consumer<String> log, StagedWriter writer, GroupCommit commit,
                 IndexFiles index) {
-        this.fs = fs;
         this.metrics = metrics;
         this.log = log;
         this.writer = writer;
@@ -73,11 +71,11 @@ final class MovedCopies {
      * and writes there from now on: the old file keeps bytes up to that end, the new one the rest.
      */
     void checkMoved(PathState s) throws IOException {
-        FileKey atPath = fs.key(s.target);
+        FileKey atPath = s.dir.key(s.name);
         if (s.fileKey.equals(atPath)) {
             return;
         }
-        if (atPath != null && fs.size(s.target) > 0) {
+        if (atPath != null && s.dir.size(s.name) > 0) {
             // Someone else's file: appending would mix it with ours. Keep writing the moved copy.
             if (!s.foreignLogged) {
                 s.foreignLogged = true;
@@ -95,10 +93,10 @@ final class MovedCopies {
         } finally {
             s.lock.unlock();
         }
-        Path movedTo = findByKey(s.target, s.fileKey);
-        FsFile nf = fs.openWrite(s.target);
+        Path movedTo = findByKey(s.dir, s.name, s.fileKey);
+        FsFile nf = s.dir.openWrite(s.name);
         try {
-            fs.forceDirectory(s.target.getParent());
+            s.dir.force();
             FileKey nk = nf.key();
             long base = s.written;
             index.write(s, s.entries, nk, base);
@@ -133,16 +131,17 @@ final class MovedCopies {
      * At load: the index names an output file that is no longer at the path. Finds it beside the path
      * (where logrotate puts it) to learn how far the copy got; returns the new file's base offset.
      */
-    long movedWhileDown(Key key, Path target, FileKey recorded, long base, long size,
+    long movedWhileDown(Key key, FsDir dir, String name, FileKey recorded, long base, long size,
                         List<GenerationEntry> entries) throws IOException {
+        Path target = dir.path().resolve(name);
         if (size > 0) {
             throw new IOException(target + " is not the server's copy (another, non-empty file);"
                 + " move it away and the server continues the copy in a new file");
         }
-        Path movedTo = findByKey(target, recorded);
+        Path movedTo = findByKey(dir, name, recorded);
         long end;
         if (movedTo != null) {
-            end = base + Math.max(0, fs.size(movedTo));
+            end = base + Math.max(0, dir.size(movedTo.getFileName().toString()));
         } else {
             // Gone: how much of the newest generation it held is unknown. Its open generation starts again
             // in the new file (agents resend it); a closed one ends where it was closed.
@@ -156,11 +155,11 @@ final class MovedCopies {
         return end;
     }
 
-    /** A file beside {@code target} with this key, or null. */
-    private Path findByKey(Path target, FileKey k) throws IOException {
-        for (Path p : fs.list(target.getParent())) {
-            if (!p.equals(target) && k.equals(fs.key(p))) {
-                return p;
+    /** A file beside {@code name} in {@code dir} with this key, or null (a path for messages). */
+    private static Path findByKey(FsDir dir, String name, FileKey k) throws IOException {
+        for (String n : dir.list()) {
+            if (!n.equals(name) && k.equals(dir.key(n))) {
+                return dir.path().resolve(n);
             }
         }
         return null;

@@ -1,7 +1,6 @@
 package io.tailwire.server.store;
 
 import io.tailwire.io.FileKey;
-import io.tailwire.io.Fs;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.GenerationEntry;
 import io.tailwire.proto.GenerationIndex;
@@ -23,7 +22,6 @@ import java.util.function.Consumer;
  * {@link #load} also runs on the parallel-I/O pool for paths not yet in the cache.
  */
 final class OpenFiles {
-    private final Fs fs;
     private final StoreMetrics metrics;
     private final Consumer<String> log;
     private final PathContainment containment;
@@ -37,9 +35,8 @@ final class OpenFiles {
     /** States with no live stream, eldest first: the candidates for closing. */
     private final LinkedHashMap<Key, PathState> idle = new LinkedHashMap<>();
 
-    OpenFiles(Fs fs, StoreMetrics metrics, Consumer<String> log, PathContainment containment, IndexFiles index,
+    OpenFiles(StoreMetrics metrics, Consumer<String> log, PathContainment containment, IndexFiles index,
               MovedCopies moved, StagedWriter writer, GroupCommit commit) {
-        this.fs = fs;
         this.metrics = metrics;
         this.log = log;
         this.containment = containment;
@@ -96,20 +93,15 @@ final class OpenFiles {
     /** Validates the path against the disk, creates directories, opens the output, reads the index. */
     PathState load(Key key) throws IOException {
         PathContainment.Target t = containment.resolve(key);
-        Path agentDir = t.agentDir();
-        Path target = t.file();
-        boolean existed = t.existed();
-
-        Path metaDir = agentDir.resolve(OutputPaths.META_DIR);
-        containment.ensureDir(metaDir, agentDir);
-        Path indexPath = metaDir.resolve(IndexFiles.indexName(key.path()));
-        GenerationIndex idx = index.read(indexPath, key.path());
-        List<GenerationEntry> entries = idx.getGenerationsList();
-
-        FsFile file = fs.openWrite(target);
+        FsFile file = null;
         try {
-            if (!existed) {
-                fs.forceDirectory(target.getParent());
+            String indexName = IndexFiles.indexName(key.path());
+            GenerationIndex idx = index.read(t.meta(), indexName, key.path());
+            List<GenerationEntry> entries = idx.getGenerationsList();
+
+            file = t.dir().openWrite(t.name());
+            if (!t.existed()) {
+                t.dir().force();
             }
             // After a restart what the file holds once forced is the truth (wire-spec.md 6.1).
             file.force();
@@ -122,13 +114,14 @@ final class OpenFiles {
                 FileKey recorded = new FileKey(idx.getOutput().getDevice(), idx.getOutput().getInode());
                 base = idx.getOutputBase();
                 if (!recorded.equals(fileKey)) {
-                    base = moved.movedWhileDown(key, target, recorded, base, size, entries);
+                    base = moved.movedWhileDown(key, t.dir(), t.name(), recorded, base, size, entries);
                     record = true;
                 }
             } else {
                 record = !entries.isEmpty(); // an index from before output identities: record it now
             }
-            PathState s = new PathState(key, metaDir, indexPath, target, file, fileKey, base, base + size);
+            PathState s = new PathState(key, t.meta(), indexName, t.dir(), t.name(), file, fileKey, base,
+                base + size);
             s.entries = new ArrayList<>(entries);
             if (record) {
                 index.write(s, s.entries);
@@ -136,7 +129,11 @@ final class OpenFiles {
             index.clampStarts(s, base + size);
             return s;
         } catch (IOException | RuntimeException e) {
-            file.close();
+            if (file != null) {
+                file.close();
+            }
+            PathContainment.closeQuietly(t.dir());
+            PathContainment.closeQuietly(t.meta());
             throw e;
         }
     }
@@ -190,6 +187,7 @@ final class OpenFiles {
             log.accept("store: " + s.key + ": close failed: " + e);
         }
         s.file = null;
+        s.closeDirs();
         metrics.openFiles--;
     }
 }

@@ -3,6 +3,8 @@ package io.tailwire.server.store;
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
 import io.tailwire.io.Fs;
+import io.tailwire.io.FsDir;
+import io.tailwire.io.UnsafeLinkException;
 import io.tailwire.proto.StreamOpen;
 import io.tailwire.proto.StreamStatus;
 
@@ -46,7 +48,10 @@ public final class OutputStore implements StreamStore, AutoCloseable {
      *                        to the protocol, the rest are for people reading the index)
      */
     public record Config(int maxStreams, int maxOpenFiles, int maxIndexEntries) {
-        /** Keep maxOpenFiles well below the process's open-file limit (ulimit -n). */
+        /**
+         * Keep 3 × maxOpenFiles well below the process's open-file limit (ulimit -n): each open output file
+         * holds its directory and its agent's .tailwire open too (PathContainment).
+         */
         public static final Config DEFAULT = new Config(1000, 1000, 1024);
 
         public Config {
@@ -64,6 +69,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
     private final MovedCopies moved;
     private final OpenFiles files;
     private final Generations generations;
+    /** OUT, open for the store's lifetime: everything below is reached from it by name ({@link PathContainment}). */
+    private final FsDir out;
 
     // Engine thread only.
     private boolean closed;
@@ -81,11 +88,12 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         if (!fs.isDirectory(out)) {
             fs.createDirectories(out);
         }
-        IndexFiles index = new IndexFiles(fs, metrics, log);
+        this.out = fs.openDir(out);
+        IndexFiles index = new IndexFiles(metrics, log);
         this.commit = new GroupCommit(metrics, log);
         this.writer = new StagedWriter(metrics, commit, log);
-        this.moved = new MovedCopies(fs, metrics, log, writer, commit, index);
-        this.files = new OpenFiles(fs, metrics, log, new PathContainment(fs, out), index, moved, writer, commit);
+        this.moved = new MovedCopies(metrics, log, writer, commit, index);
+        this.files = new OpenFiles(metrics, log, new PathContainment(this.out), index, moved, writer, commit);
         this.generations = new Generations(config.maxIndexEntries(), metrics, log, index, commit, writer, files);
     }
 
@@ -137,7 +145,9 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         }
         for (Future<PathState> left : loading.values()) { // loaded, then refused (e.g. too many streams)
             try {
-                left.get().file.close();
+                PathState s = left.get();
+                s.closeDirs();
+                s.file.close();
             } catch (ExecutionException | IOException e) {
                 // nothing was opened, or closing it failed: nothing to undo
             } catch (InterruptedException e) {
@@ -178,6 +188,11 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 s = loaded(key, loading);
             } catch (PathContainment.BadPathException e) {
                 return reject(agentId, request.getPath(), e.getMessage());
+            } catch (UnsafeLinkException e) {
+                // Planted by someone who can write inside OUT (the output file, or its index, is a link or
+                // has another name): refused like a link on the path, never written (issue 13 item 10).
+                log.accept("store: " + key + ": " + e.getMessage());
+                return reject(agentId, request.getPath(), "output file or its index is a link (refused below OUT)");
             } catch (InvalidPathException e) {
                 // Typically a name the JVM cannot encode: the server must run with a UTF-8 locale.
                 return reject(agentId, request.getPath(), "path cannot be represented on this file system");
@@ -210,6 +225,7 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 generations.recordGeneration(s, req.getGeneration() == 0 ? 1 : req.getGeneration(), req);
             } catch (IOException | RuntimeException e) {
                 s.file.close();
+                s.closeDirs();
                 throw e;
             }
         }
@@ -314,8 +330,10 @@ public final class OutputStore implements StreamStore, AutoCloseable {
                 log.accept("store: " + s.key + ": close failed: " + e);
             }
             s.file = null;
+            s.closeDirs();
         }
         files.clear();
+        PathContainment.closeQuietly(out);
         return undurable;
     }
 

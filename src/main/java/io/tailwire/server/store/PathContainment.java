@@ -1,17 +1,20 @@
 package io.tailwire.server.store;
 
-import io.tailwire.io.Fs;
+import io.tailwire.io.FsDir;
+import io.tailwire.io.UnsafeLinkException;
 
 import java.io.IOException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * Keeps every output file inside OUT/agent_id on the disk as it is (symbolic links included), creating the
- * directories a new path needs (wire-spec.md 6.2). Names are checked first by {@link OutputPaths}.
- * Threads: the engine thread, or the parallel-I/O pool for paths of one {@link OutputStore#openAll} batch
- * (distinct paths; directories another open of the batch made meanwhile are accepted like any).
+ * Keeps every output file inside OUT/agent_id on the disk as it is, creating the directories a new path
+ * needs (wire-spec.md 6.2). Names are checked first by {@link OutputPaths}. Every step below OUT goes
+ * through an open directory by name without following a symbolic link ({@link FsDir}): checking a path
+ * and then opening it by path let anyone who can write inside OUT swap a link in between (issue 13 item
+ * 10). So any symbolic link below OUT is refused, also one pointing inside. Threads: the engine thread, or
+ * the parallel-I/O pool for paths of one {@link OutputStore#openAll} batch (distinct paths; directories
+ * another open of the batch made meanwhile are accepted like any).
  */
 final class PathContainment {
     /** Why a path is refused (BAD_PATH), as opposed to a storage error. */
@@ -21,77 +24,93 @@ final class PathContainment {
         }
     }
 
-    /** Where a path's output file goes; {@code existed}: the file was there before. */
-    record Target(Path agentDir, Path file, boolean existed) {
+    /**
+     * Where a path's output goes: file {@code name} in the open directory {@code dir}, its index in the
+     * open directory {@code meta}; {@code existed}: the file was there before. The caller closes both.
+     */
+    record Target(FsDir dir, String name, FsDir meta, boolean existed) {
+        Path file() {
+            return dir.path().resolve(name);
+        }
     }
 
-    private final Fs fs;
-    private final Path out;
+    private final FsDir out;
 
-    PathContainment(Fs fs, Path out) {
-        this.fs = fs;
+    /** @param out OUT, open for the store's lifetime */
+    PathContainment(FsDir out) {
         this.out = out;
     }
 
     /** Validates the path against the disk and creates (and forces) the directories it needs. */
     Target resolve(Key key) throws IOException {
-        Path agentDir = out.resolve(key.agentId());
-        ensureDir(agentDir, out);
-        Path agentReal = fs.realPath(agentDir);
-        Path target = OutputPaths.outputFile(agentDir, key.path());
-        Path parent = target.getParent();
-
-        // Deepest existing directory: it must already resolve inside OUT/agent_id, before we create anything.
-        Path existing = parent;
-        while (!existing.equals(agentDir) && !fs.isDirectory(existing)) {
-            existing = existing.getParent();
-        }
-        if (!fs.realPath(existing).startsWith(agentReal)) {
-            throw new BadPathException("path resolves outside the agent's output directory");
-        }
-        List<Path> missing = new ArrayList<>();
-        for (Path p = parent; !p.equals(existing); p = p.getParent()) {
-            missing.add(0, p);
-        }
-        for (Path dir : missing) {
-            if (existsNoFollow(dir)) {
-                if (fs.isDirectory(dir)) {
-                    continue; // made meanwhile by a parallel open of the same batch (checked below like any)
+        FsDir agent = step(out, key.agentId());
+        FsDir dir = agent;
+        FsDir meta = null;
+        try {
+            String path = key.path();
+            int from = 1;
+            for (int slash = path.indexOf('/', from); slash >= 0; slash = path.indexOf('/', from)) {
+                FsDir next = step(dir, path.substring(from, slash));
+                if (dir != agent) {
+                    closeQuietly(dir);
                 }
-                throw new BadPathException("path conflicts with an existing file");
+                dir = next;
+                from = slash + 1;
             }
-            fs.createDirectories(dir);
-            fs.forceDirectory(dir.getParent());
-        }
-        if (!fs.realPath(parent).startsWith(agentReal)) {
-            throw new BadPathException("path resolves outside the agent's output directory");
-        }
-        if (fs.isDirectory(target)) {
-            throw new BadPathException("path conflicts with an existing directory");
-        }
-        boolean existed = fs.key(target) != null;
-        if (existed) {
-            if (!fs.realPath(target).startsWith(agentReal)) {
-                throw new BadPathException("path resolves outside the agent's output directory");
+            String name = path.substring(from);
+            FsDir.Kind k = dir.kind(name);
+            if (k == FsDir.Kind.DIRECTORY) {
+                throw new BadPathException("path conflicts with an existing directory");
             }
-        } else if (existsNoFollow(target)) {
-            // A name that is listed but cannot be followed is a dangling symbolic link: opening it
-            // would create its target, wherever that is.
-            throw new BadPathException("path is a dangling symbolic link");
-        }
-        return new Target(agentDir, target, existed);
-    }
-
-    /** Creates {@code dir} if absent and forces {@code parent} so the new entry survives a crash. */
-    void ensureDir(Path dir, Path parent) throws IOException {
-        if (!fs.isDirectory(dir)) {
-            fs.createDirectories(dir);
-            fs.forceDirectory(parent);
+            if (k == FsDir.Kind.LINK) {
+                throw new BadPathException("path is a symbolic link (refused below OUT)");
+            }
+            if (k == FsDir.Kind.OTHER) {
+                throw new BadPathException("path names a special file");
+            }
+            meta = step(agent, OutputPaths.META_DIR);
+            if (dir != agent) {
+                closeQuietly(agent);
+            }
+            return new Target(dir, name, meta, k == FsDir.Kind.FILE);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(meta);
+            if (dir != agent) {
+                closeQuietly(dir);
+            }
+            closeQuietly(agent);
+            throw e;
         }
     }
 
-    /** True if anything (even a symbolic link to nowhere) has this name. */
-    private boolean existsNoFollow(Path p) throws IOException {
-        return fs.key(p) != null || fs.list(p.getParent()).contains(p);
+    /** Opens directory {@code name} in {@code parent}, creating it (durably) if absent; never a link. */
+    private static FsDir step(FsDir parent, String name) throws IOException {
+        try {
+            FsDir d = parent.openDir(name);
+            if (d == null) {
+                if (parent.createDir(name)) {
+                    parent.force(); // the new entry survives a crash
+                }
+                d = parent.openDir(name); // what is there now, still not through a link
+                if (d == null) {
+                    throw new IOException(parent.path().resolve(name) + " vanished while it was being created");
+                }
+            }
+            return d;
+        } catch (NotDirectoryException e) {
+            throw new BadPathException("path conflicts with an existing file");
+        } catch (UnsafeLinkException e) {
+            throw new BadPathException("path passes through a symbolic link (refused below OUT)");
+        }
+    }
+
+    static void closeQuietly(FsDir d) {
+        if (d != null) {
+            try {
+                d.close();
+            } catch (IOException e) {
+                // a directory only read: nothing lost
+            }
+        }
     }
 }

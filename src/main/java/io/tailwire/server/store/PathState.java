@@ -1,6 +1,7 @@
 package io.tailwire.server.store;
 
 import io.tailwire.io.FileKey;
+import io.tailwire.io.FsDir;
 import io.tailwire.io.FsFile;
 import io.tailwire.proto.GenerationEntry;
 
@@ -19,8 +20,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class PathState {
     final Key key;
-    final Path metaDir;
-    final Path indexPath;
+    /** OUT/agent_id/.tailwire, open (see {@link PathContainment}); the index is {@link #indexName} in it. */
+    final FsDir meta;
+    final String indexName;
     final ReentrantLock lock = new ReentrantLock();
     final AtomicBoolean dirty = new AtomicBoolean();
     /** Durable end of the output file (absolute offset); advanced only after a force. */
@@ -41,7 +43,14 @@ final class PathState {
     // Writer thread only.
     boolean forceFailing;
 
-    /** The output file's path, and the identity of the file we write (changes when it is moved away). */
+    /**
+     * The output file: {@link #name} in the open directory {@link #dir}; {@link #target} only for messages.
+     * The directories stay open as long as the file (the open-file cache bounds both): reaching the file
+     * again never goes through a path someone may have swapped. Also the identity of the file we write
+     * (changes when it is moved away).
+     */
+    final FsDir dir;
+    final String name;
     final Path target;
     FileKey fileKey;
     /**
@@ -53,17 +62,25 @@ final class PathState {
     boolean unchecked;
     boolean foreignLogged;
 
-    PathState(Key key, Path metaDir, Path indexPath, Path target, FsFile file, FileKey fileKey, long base,
-              long length) {
+    PathState(Key key, FsDir meta, String indexName, FsDir dir, String name, FsFile file, FileKey fileKey,
+              long base, long length) {
         this.key = key;
-        this.metaDir = metaDir;
-        this.indexPath = indexPath;
-        this.target = target;
+        this.meta = meta;
+        this.indexName = indexName;
+        this.dir = dir;
+        this.name = name;
+        this.target = dir.path().resolve(name);
         this.file = file;
         this.fileKey = fileKey;
         this.base = base;
         this.written = length;
         this.durableEnd = new AtomicLong(length);
+    }
+
+    /** Closes the output file's and the index's directories, once the file is closed for good. */
+    void closeDirs() {
+        PathContainment.closeQuietly(dir);
+        PathContainment.closeQuietly(meta);
     }
 
     GenerationEntry newest() {
