@@ -4,7 +4,8 @@
  * checks of {@link io.tailwire.server.store.OutputPaths}); behind it one package-private class per room:
  *
  * <ul>
- * <li>{@code PathContainment}: keeps output files inside OUT/agent_id on disk, symbolic links included.
+ * <li>{@code PathContainment}: keeps output files inside OUT/agent_id on disk: everything below OUT is
+ *     reached from an open directory by name, never through a link ({@link io.tailwire.io.FsDir}).
  * <li>{@code OpenFiles}: the loaded paths ({@code PathState}), which have live streams, and closing idle
  *     files least recently used first.
  * <li>{@code Generations} and {@code IndexFiles}: resume, start or refuse a generation (6.1, 6.4), and the
