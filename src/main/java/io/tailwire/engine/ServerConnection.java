@@ -72,6 +72,13 @@ final class ServerConnection {
     /** When the limiter may allow a window again after we advertised 0 (wire-spec.md 7.2). */
     long limiterTimerNs = Long.MAX_VALUE;
 
+    /** Index in the table's arrival-order list, kept by {@link ServerConnections}. */
+    int position = -1;
+    /** Place in {@link ServerTimers}' heap, -1 when not in it. */
+    int heapIndex = -1;
+    /** The earliest deadline as {@link ServerTimers} last keyed it. */
+    long timerKey = Long.MAX_VALUE;
+
     ServerConnection(long id, String agentId, InetSocketAddress address, long clientNonce,
                      com.google.protobuf.ByteString instanceId, byte[] welcome, int maxDatagram, long nowNs,
                      int initialWindow) {

@@ -56,8 +56,11 @@ final class ServerConnections {
     private final ServerWindows windows;
     private final ServerCounters counters;
     private final ServerEvents events;
+    private final ServerTimers timers;
 
-    ServerConnections(ServerReplies replies, ServerWindows windows, ServerCounters counters, ServerEvents events) {
+    ServerConnections(ServerReplies replies, ServerWindows windows, ServerCounters counters, ServerEvents events,
+                      ServerTimers timers) {
+        this.timers = timers;
         this.replies = replies;
         this.windows = windows;
         this.counters = counters;
@@ -97,8 +100,15 @@ final class ServerConnections {
     void add(ServerConnection c, SourceState src) {
         byId.put(c.id, c);
         byAgent.put(c.agentId, c);
+        c.position = list.size();
         list.add(c);
         src.connections++;
+        timers.added(c, c.position);
+    }
+
+    /** Tells the timers that {@code c}'s deadlines or flags may have changed. */
+    void refresh(ServerConnection c) {
+        timers.refresh(c, c.position);
     }
 
     void protocolViolation(ServerConnection c, String reason) {
@@ -113,7 +123,14 @@ final class ServerConnections {
         if (byAgent.get(c.agentId) == c) {
             byAgent.remove(c.agentId);
         }
-        list.remove(c);
+        int position = c.position;
+        int sizeBefore = list.size();
+        list.remove(position);
+        for (int p = position; p < list.size(); p++) {
+            list.get(p).position = p; // O(n), as ArrayList.remove already is; closes are rare next to turns
+        }
+        timers.removed(c, position, sizeBefore);
+        c.position = -1;
         SourceState src = sources.get(c.address.getAddress());
         if (src != null) {
             src.connections--;

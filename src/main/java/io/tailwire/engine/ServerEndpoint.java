@@ -82,6 +82,9 @@ public final class ServerEndpoint {
     private final ServerControl control;
     private final ServerDataPath dataPath;
     private final ServerAcks acks;
+    private final ServerTimers timers;
+    /** This turn's connections with an expired deadline (collected from the timers at the start of poll). */
+    private final ArrayList<ServerConnection> expired = new ArrayList<>();
 
     private int roundRobin;
     private InetSocketAddress lastDestination;
@@ -114,7 +117,8 @@ public final class ServerEndpoint {
         ServerEvents ev = events == null ? ServerEvents.NONE : events;
         this.replies = new ServerReplies(cfg.maxDatagramSize());
         this.windows = new ServerWindows(cfg);
-        this.table = new ServerConnections(replies, windows, counters, ev);
+        this.timers = new ServerTimers(cfg.idleTimeoutNs());
+        this.table = new ServerConnections(replies, windows, counters, ev, timers);
         this.handshake = new ServerHandshake(cfg, new RetryTokens(secret, cfg.tokenValidityNs()), ids, serverInstance,
             table, replies, windows, counters, ev);
         this.control = new ServerControl(cfg, store, table, replies, counters, ev);
@@ -210,6 +214,11 @@ public final class ServerEndpoint {
             }
         }
         return sum;
+    }
+
+    /** Connections the timer room has examined so far (ServerTimers.touched): for tests that count a turn's work. */
+    long timersTouched() {
+        return timers.touched;
     }
 
     public int connectionCount() {
@@ -310,6 +319,14 @@ public final class ServerEndpoint {
             counters.dropped++; // over the negotiated maximum: dropped without a reply or any state change (wire-spec 2)
             return;
         }
+        onConnectionDatagram(c, type, buf, index, length, nowNs);
+        if (table.isOpen(c)) {
+            table.refresh(c);
+        }
+    }
+
+    private void onConnectionDatagram(ServerConnection c, int type, DirectBuffer buf, int index, int length,
+                                      long nowNs) {
         switch (type) {
             case Wire.TYPE_DATA:
                 c.lastReceivedNs = nowNs;
@@ -362,15 +379,21 @@ public final class ServerEndpoint {
         }
         java.util.List<ServerConnection> conns = table.all();
         if (durableAdvanced) {
+            // Every connection gets an ACK with its durable news: O(connections), like those ACKs themselves.
             durableAdvanced = false;
             for (int k = 0; k < conns.size(); k++) {
                 ServerConnection c = conns.get(k);
                 c.durableDirty = true;
                 c.closeCheck = c.pendingCloses > 0;
+                table.refresh(c);
             }
         }
+        expired.clear();
+        timers.collectExpired(nowNs, expired);
+        // The round robin over the table, as a scan of every connection would go, but stepping only to the
+        // connections with something to do (watched or expired): for the others a visit does nothing.
         int n = conns.size();
-        for (int k = 0; k < n && k < conns.size(); k++) {
+        for (int k = nextVisit(0, n); k < n && k < conns.size(); k = nextVisit(k + 1, n)) {
             int idx = (roundRobin + k) % conns.size();
             ServerConnection c = conns.get(idx);
             if (nowNs - c.lastReceivedNs >= cfg.idleTimeoutNs()) {
@@ -387,6 +410,7 @@ public final class ServerEndpoint {
             }
             if (!replies.isEmpty()) {
                 roundRobin = idx;
+                table.refresh(c);
                 return sendReply(out);
             }
             if (c.limiterTimerNs != Long.MAX_VALUE && nowNs - c.limiterTimerNs >= 0) {
@@ -401,21 +425,59 @@ public final class ServerEndpoint {
                 // The ACK (with durable entries) goes before any STREAM_CLOSED it makes possible.
                 roundRobin = idx + 1;
                 lastDestination = c.address;
-                return acks.write(c, out, nowNs);
+                int len = acks.write(c, out, nowNs);
+                table.refresh(c);
+                return len;
             }
             if (c.closeCheck) {
                 c.closeCheck = false;
                 control.answerCloses(c);
                 if (!replies.isEmpty()) {
                     roundRobin = idx;
+                    table.refresh(c);
                     return sendReply(out);
                 }
             }
+            table.refresh(c);
         }
         if (!replies.isEmpty()) {
             return sendReply(out);
         }
         return 0;
+    }
+
+    /**
+     * The smallest step {@code k >= from} (below {@code n}) of this turn's round robin that lands on a connection
+     * with something to do; {@code n} if none. With a reply queued, any connection's visit sends it, so the
+     * very next step is taken, as the full scan did.
+     */
+    private int nextVisit(int from, int n) {
+        int size = table.size();
+        if (from >= n || size == 0) {
+            return n;
+        }
+        if (!replies.isEmpty()) {
+            return from;
+        }
+        int start = (roundRobin + from) % size;
+        long[] bits = timers.watchedBits();
+        int best = Integer.MAX_VALUE;
+        int p = ServerTimers.nextSet(bits, start, size);
+        if (p >= 0) {
+            best = p - start;
+        } else {
+            p = ServerTimers.nextSet(bits, 0, start);
+            if (p >= 0) {
+                best = p + size - start;
+            }
+        }
+        for (int i = 0; i < expired.size(); i++) {
+            ServerConnection e = expired.get(i);
+            if (e.position >= 0 && e.timerKey - lastNowNs <= 0) {
+                best = Math.min(best, (e.position - start + size) % size);
+            }
+        }
+        return best == Integer.MAX_VALUE ? n : Math.min(n, from + best);
     }
 
     private int sendReply(MutableDirectBuffer out) {
@@ -429,23 +491,20 @@ public final class ServerEndpoint {
         if (!replies.isEmpty() || durableAdvanced || dataPath.storeUnflushed || control.hasPendingOpens()) {
             return Long.MIN_VALUE;
         }
-        long d = storeRetryNs;
+        // Only watched connections can be due now: the others have no flag set and an open window.
         java.util.List<ServerConnection> conns = table.all();
-        for (int k = 0; k < conns.size(); k++) {
-            ServerConnection c = conns.get(k);
+        long[] bits = timers.watchedBits();
+        for (int p = ServerTimers.nextSet(bits, 0, conns.size()); p >= 0;
+             p = ServerTimers.nextSet(bits, p + 1, conns.size())) {
+            ServerConnection c = conns.get(p);
+            timers.touched++;
             if (c.ackNow || c.durableDirty || c.closeCheck) {
                 return Long.MIN_VALUE;
             }
             if (acks.reopens(c, lastNowNs)) {
                 return Long.MIN_VALUE;
             }
-            d = Math.min(d, c.limiterTimerNs);
-            d = Math.min(d, c.lastReceivedNs + cfg.idleTimeoutNs());
-            if (c.unackedData > 0) {
-                d = Math.min(d, c.ackDeadlineNs);
-            }
-            d = Math.min(d, c.stalledUntilNs);
         }
-        return d;
+        return Math.min(storeRetryNs, timers.earliest());
     }
 }
