@@ -5,10 +5,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.SplittableRandom;
-import java.util.regex.Pattern;
 
 import com.google.protobuf.MessageLite;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.proto.Close;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.Hello;
@@ -54,7 +54,6 @@ public final class ServerEndpoint {
                         long agentIdRefusals, long protocolViolations, long appendStalls, int connections) {
     }
 
-    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     private static final int RING = Wire.SACK_RANGE;
     private static final int MASK = RING - 1;
     private static final int MAX_QUEUED_REPLIES = 1024;
@@ -109,16 +108,6 @@ public final class ServerEndpoint {
         }
     }
 
-    /**
-     * Default connections per source IP address: 256, many NATed hosts behind one address still fit, while one
-     * host cannot fill the default table of 1024 (issue 13 item 2).
-     */
-    public static final int DEFAULT_CONNECTIONS_PER_ADDRESS = 256;
-    /**
-     * Default new connections per second per source IP address: 50, a data centre's agents restarting behind one
-     * NAT reconnect within seconds, and one host needs 20 s to make the 1024 connections of a full table.
-     */
-    public static final int DEFAULT_HANDSHAKES_PER_SECOND = 50;
     /** A full table closes a connection quiet (no DATA) for this long to admit a newcomer: 10 s. */
     static final long QUIET_EVICT_NS = 10_000_000_000L;
 
@@ -296,8 +285,8 @@ public final class ServerEndpoint {
     private long evictions;
     private final HashMap<java.net.InetAddress, SourceState> sources = new HashMap<>();
     /** Volatile: the command line sets them from the main thread while the engine runs. */
-    private volatile int connectionsPerAddress = DEFAULT_CONNECTIONS_PER_ADDRESS;
-    private volatile int handshakesPerSecond = DEFAULT_HANDSHAKES_PER_SECOND;
+    private volatile int connectionsPerAddress = Configuration.MAX_CONNECTIONS_PER_ADDRESS;
+    private volatile int handshakesPerSecond = Configuration.HANDSHAKES_PER_SECOND_PER_ADDRESS;
     private long quotaRefusals;
     /** Streams open on all connections (refusals hold none). */
     private int streamsHeld;
@@ -578,9 +567,9 @@ public final class ServerEndpoint {
         // The checks go in the order of wire-spec.md 3: the HELLO's own fields (no state needed, so before
         // address validation), then the token, then the agent id's holder and the connection limit.
         String agentId = hello.getAgentId();
-        if (!AGENT_ID.matcher(agentId).matches() || agentId.equals(".") || agentId.equals("..")) {
+        if (!Wire.isValidAgentId(agentId)) {
             queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BAD_AGENT_ID)
-                .setReason("agent_id must match [A-Za-z0-9._-]{1,64}").build());
+                .setReason("agent_id must be " + Wire.AGENT_ID_RULE).build());
             return;
         }
         if (hello.getAuthKeyId() != 0) {

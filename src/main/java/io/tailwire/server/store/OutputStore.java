@@ -1,5 +1,6 @@
 package io.tailwire.server.store;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
 import io.tailwire.io.Fs;
@@ -47,7 +48,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
      */
     public record Config(int maxStreams, int maxOpenFiles, int maxIndexEntries) {
         /** Keep maxOpenFiles well below the process's open-file limit (ulimit -n). */
-        public static final Config DEFAULT = new Config(1000, 1000, 1024);
+        public static final Config DEFAULT = new Config(Configuration.STORE_MAX_LIVE_STREAMS,
+            Configuration.STORE_MAX_OPEN_FILES, Configuration.STORE_MAX_INDEX_ENTRIES);
 
         public Config {
             if (maxStreams < 1 || maxOpenFiles < 1 || maxIndexEntries < 1) {
