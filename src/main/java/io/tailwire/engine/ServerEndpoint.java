@@ -569,7 +569,7 @@ public final class ServerEndpoint {
         String agentId = hello.getAgentId();
         if (!Wire.isValidAgentId(agentId)) {
             queueControl(from, length, 0, Close.newBuilder().setCode(CloseCode.BAD_AGENT_ID)
-                .setReason("agent_id must be " + Wire.AGENT_ID_RULE).build());
+                .setReason("agent_id must match " + Wire.AGENT_ID_RULE).build());
             return;
         }
         if (hello.getAuthKeyId() != 0) {

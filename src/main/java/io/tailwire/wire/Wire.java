@@ -72,7 +72,7 @@ public final class Wire {
      */
     private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
     /** The rule of {@link #isValidAgentId}, in words for error messages. */
-    public static final String AGENT_ID_RULE = "1 to 64 of A-Z a-z 0-9 . _ -, and not . or ..";
+    public static final String AGENT_ID_RULE = "[A-Za-z0-9._-]{1,64} and not . or ..";
 
     public static boolean isValidAgentId(String id) {
         return id != null && AGENT_ID.matcher(id).matches() && !id.equals(".") && !id.equals("..");

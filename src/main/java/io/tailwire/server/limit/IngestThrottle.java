@@ -161,7 +161,7 @@ public final class IngestThrottle {
     /** Agent ids as in wire-spec.md 3: [A-Za-z0-9._-]{1,64}, not "." or "..". */
     public static void checkAgentId(String agentId) {
         if (!Wire.isValidAgentId(agentId)) {
-            throw new IllegalArgumentException("agent must be " + Wire.AGENT_ID_RULE);
+            throw new IllegalArgumentException("agent must match " + Wire.AGENT_ID_RULE);
         }
     }
 
