@@ -38,20 +38,21 @@ class ArchitectureTest {
         LAYER.put("log", 0);
         LAYER.put("crypto", 0); // Noise handshake and AEAD over JDK primitives; uses nothing of ours
         LAYER.put("wire", 1);
-        LAYER.put("engine", 2);
-        LAYER.put("agent", 3);
-        LAYER.put("server", 3);
-        LAYER.put("server.limit", 3);
-        LAYER.put("server.store", 3);
-        LAYER.put("server.status", 4);
-        LAYER.put("server.admin", 5);
-        LAYER.put("run", 6);
-        LAYER.put("cli", 7);
-        LAYER.put("tools", 8);
-        LAYER.put("sim", 9);
-        LAYER.put("sim.engine", 10);
-        LAYER.put("sim.system", 10);
-        LAYER.put("sim.cli", 11);
+        LAYER.put("config", 2); // every default, named once (reads wire's ranges)
+        LAYER.put("engine", 3);
+        LAYER.put("agent", 4);
+        LAYER.put("server", 4);
+        LAYER.put("server.limit", 4);
+        LAYER.put("server.store", 4);
+        LAYER.put("server.status", 5);
+        LAYER.put("server.admin", 6);
+        LAYER.put("run", 7);
+        LAYER.put("cli", 8);
+        LAYER.put("tools", 9);
+        LAYER.put("sim", 10);
+        LAYER.put("sim.engine", 11);
+        LAYER.put("sim.system", 11);
+        LAYER.put("sim.cli", 12);
     }
 
     static final List<Path> ROOTS = List.of(Path.of("src/main/java"), Path.of("sim/src/main/java"));
@@ -100,8 +101,8 @@ class ArchitectureTest {
         assertEquals(3, edges, "engine, cli and tools; the two sim names are in comments");
         assertEquals(List.of(), List.copyOf(undeclared));
         assertEquals(List.of(
-            "X.java: run (layer 6) uses cli (layer 7); a package may only use packages of a lower layer",
-            "X.java: run (layer 6) uses tools (layer 8); a package may only use packages of a lower layer"),
+            "X.java: run (layer 7) uses cli (layer 8); a package may only use packages of a lower layer",
+            "X.java: run (layer 7) uses tools (layer 9); a package may only use packages of a lower layer"),
             violations);
     }
 

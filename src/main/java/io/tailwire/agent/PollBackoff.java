@@ -1,12 +1,12 @@
 package io.tailwire.agent;
 
+import io.tailwire.config.Configuration;
+
 /**
  * Adaptive poll interval for {@link Tailer#scan}: the minimum while scans find changes, doubling up to
  * the maximum while idle, so a busy file is followed closely and an idle agent costs nothing.
  */
 public final class PollBackoff {
-    public static final long DEFAULT_MIN_NANOS = 1_000_000L;
-    public static final long DEFAULT_MAX_NANOS = 250_000_000L;
     private final long min;
     private final long max;
     private long current;
@@ -21,7 +21,15 @@ public final class PollBackoff {
     }
 
     public PollBackoff() {
-        this(DEFAULT_MIN_NANOS, DEFAULT_MAX_NANOS);
+        this(Configuration.POLL_MIN_NS, Configuration.POLL_MAX_NS);
+    }
+
+    public long minNanos() {
+        return min;
+    }
+
+    public long maxNanos() {
+        return max;
     }
 
     /** Delay before the next scan, given whether the last one (or a read) found anything. */

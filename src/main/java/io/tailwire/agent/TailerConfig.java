@@ -1,5 +1,7 @@
 package io.tailwire.agent;
 
+import io.tailwire.config.Configuration;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,10 +12,6 @@ import java.util.List;
  */
 public record TailerConfig(List<String> sources, long rotationGraceNanos, int maxRotatedHandles,
                            long discoveryIntervalNanos, int maxGlobDepth) {
-    public static final long DEFAULT_GRACE_NANOS = 2_000_000_000L;
-    public static final int DEFAULT_MAX_ROTATED_HANDLES = 64;
-    public static final long DEFAULT_DISCOVERY_NANOS = 200_000_000L;
-
     public TailerConfig {
         sources = List.copyOf(sources);
         if (rotationGraceNanos < 0 || maxRotatedHandles < 1 || discoveryIntervalNanos < 0 || maxGlobDepth < 1) {
@@ -27,7 +25,8 @@ public record TailerConfig(List<String> sources, long rotationGraceNanos, int ma
     }
 
     public static TailerConfig of(List<String> sources) {
-        return new TailerConfig(sources, DEFAULT_GRACE_NANOS, DEFAULT_MAX_ROTATED_HANDLES, DEFAULT_DISCOVERY_NANOS, 16);
+        return new TailerConfig(sources, Configuration.ROTATION_GRACE_NS, Configuration.MAX_ROTATED_HANDLES,
+            Configuration.DISCOVERY_INTERVAL_NS, Configuration.MAX_GLOB_DEPTH);
     }
 
     public TailerConfig withRotationGraceNanos(long v) {

@@ -1,8 +1,14 @@
 package io.tailwire.cli;
 
+import static io.tailwire.io.Units.NANOS_PER_MICRO;
+import static io.tailwire.io.Units.NANOS_PER_MILLI;
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import com.beust.jcommander.Parameter;
+
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.log.Log;
@@ -16,16 +22,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /** bin/udp-agent: tails files and ships them to a Tailwire server. */
 public final class AgentMain {
     static final String PROGRAM = "udp-agent";
-    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-
     static final class Options {
         @Parameter(names = "--server", description = "Server address HOST:PORT", converter = HostPort.class)
-        InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), 7070);
+        InetSocketAddress server = new InetSocketAddress(InetAddress.getLoopbackAddress(), Configuration.SERVER_PORT);
 
         @Parameter(names = "--id", description = "Agent id: names this host's directory on the server "
             + "([A-Za-z0-9._-], at most 64). Default: the host name")
@@ -44,31 +47,31 @@ public final class AgentMain {
 
         @Parameter(names = "--max-datagram", description = "Largest datagram in bytes (1200..65507); 1472 fits a "
             + "1500-byte MTU, loopback and jumbo-frame paths may use more")
-        int maxDatagram = DEFAULT_MAX_DATAGRAM_BYTES;
+        int maxDatagram = Configuration.AGENT_MAX_DATAGRAM_BYTES;
 
         @Parameter(names = "--send-buffer", description = "Most payload bytes queued or unacknowledged at once, at "
             + "least --max-datagram. Size: " + ByteSize.FORMS, converter = ByteSize.class)
-        long sendBuffer = DEFAULT_SEND_BUFFER_BYTES;
+        long sendBuffer = Configuration.SEND_BUFFER_BYTES;
 
         @Parameter(names = "--rotate-grace-ms", description = "After a rotation, how long the old file must stay "
             + "unchanged before it is considered finished (0.." + MAX_MS + " ms)")
-        long rotateGraceMs = DEFAULT_ROTATE_GRACE_MS;
+        long rotateGraceMs = Configuration.ROTATION_GRACE_NS / NANOS_PER_MILLI;
 
         @Parameter(names = "--max-rotated-handles", description = "Rotated files kept open until shipped (at least "
             + "1); past this the oldest is dropped with an explicit loss report")
-        int maxRotatedHandles = DEFAULT_MAX_ROTATED_HANDLES;
+        int maxRotatedHandles = Configuration.MAX_ROTATED_HANDLES;
 
         @Parameter(names = "--poll-min-us", description = "Shortest file poll interval while files are busy (1.."
             + MAX_POLL_MIN_US + " µs)")
-        long pollMinMicros = DEFAULT_POLL_MIN_US;
+        long pollMinMicros = Configuration.POLL_MIN_NS / NANOS_PER_MICRO;
 
         @Parameter(names = "--poll-max-ms", description = "Longest file poll interval while idle (1.." + MAX_POLL_MAX_MS
             + " ms, and not below --poll-min-us)")
-        long pollMaxMillis = DEFAULT_POLL_MAX_MS;
+        long pollMaxMillis = Configuration.POLL_MAX_NS / NANOS_PER_MILLI;
 
         @Parameter(names = "--shutdown-timeout-ms", description = "On SIGTERM/SIGINT, how long to wait for the "
             + "server to acknowledge what was sent (0: do not wait; at most " + MAX_MS + " ms)")
-        long shutdownTimeoutMs = DEFAULT_SHUTDOWN_TIMEOUT_MS;
+        long shutdownTimeoutMs = Configuration.SHUTDOWN_TIMEOUT_NS / NANOS_PER_MILLI;
 
         @Parameter(names = "--status-interval", description = "Seconds between status lines (0: off, a line only "
             + "while behind; at most " + MAX_STATUS_INTERVAL_S + ")")
@@ -78,14 +81,7 @@ public final class AgentMain {
         boolean help;
     }
 
-    /** Defaults and bounds, each defined once with its unit. */
-    static final int DEFAULT_MAX_DATAGRAM_BYTES = 1472;
-    static final long DEFAULT_SEND_BUFFER_BYTES = 4L << 20;
-    static final long DEFAULT_ROTATE_GRACE_MS = 2000;
-    static final int DEFAULT_MAX_ROTATED_HANDLES = 64;
-    static final long DEFAULT_POLL_MIN_US = 200;
-    static final long DEFAULT_POLL_MAX_MS = 10;
-    static final long DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
+    /** Defaults are in {@link Configuration}; these bounds are the command line's. */
     /** Upper bounds that keep the conversions to nanoseconds within a long, and mean something. */
     static final long MAX_MS = 86_400_000L;
     static final long MAX_POLL_MIN_US = 1_000_000L;
@@ -124,7 +120,7 @@ public final class AgentMain {
     }
 
     static boolean validId(String id) {
-        return AGENT_ID.matcher(id).matches() && !id.equals(".") && !id.equals("..");
+        return Wire.isValidAgentId(id);
     }
 
     public static void main(String[] args) {
@@ -167,17 +163,28 @@ public final class AgentMain {
         }
     }
 
+    static AgentConnectionConfig connectionConfig(Options o, String id) {
+        return AgentConnectionConfig.defaults(id).withMaxDatagramSize(o.maxDatagram).withSendBufferBytes(o.sendBuffer);
+    }
+
+    static TailerConfig tailerConfig(Options o, List<String> sources) {
+        return TailerConfig.of(sources).withRotationGraceNanos(o.rotateGraceMs * NANOS_PER_MILLI)
+            .withMaxRotatedHandles(o.maxRotatedHandles);
+    }
+
+    static PollBackoff pollBackoff(Options o) {
+        return new PollBackoff(o.pollMinMicros * NANOS_PER_MICRO, o.pollMaxMillis * NANOS_PER_MILLI);
+    }
+
     private static int run(Options o, String id, List<String> sources, Path stateDir) {
         Log log = new Log("agent");
-        AgentConnectionConfig cc = AgentConnectionConfig.defaults(id).withMaxDatagramSize(o.maxDatagram)
-            .withSendBufferBytes(o.sendBuffer);
-        TailerConfig tc = TailerConfig.of(sources).withRotationGraceNanos(o.rotateGraceMs * 1_000_000L)
-            .withMaxRotatedHandles(o.maxRotatedHandles);
-        PollBackoff poll = new PollBackoff(o.pollMinMicros * 1000L, o.pollMaxMillis * 1_000_000L);
+        AgentConnectionConfig cc = connectionConfig(o, id);
+        TailerConfig tc = tailerConfig(o, sources);
+        PollBackoff poll = pollBackoff(o);
         UdpAgent agent;
         try {
             agent = new UdpAgent(o.server, cc, tc, RealFs.INSTANCE, stateDir, poll, System.nanoTime() ^ id.hashCode(),
-                o.statusInterval * 1_000_000_000L, log);
+                o.statusInterval * NANOS_PER_SECOND, log);
         } catch (IOException e) {
             log.error("cannot start: " + e.getMessage());
             return e instanceof io.tailwire.agent.InstanceIdentity.InUseException ? 2 : 1; // 2: fix --state
@@ -186,7 +193,7 @@ public final class AgentMain {
             + o.server.getPort() + " (state in " + stateDir + ")");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
-                agent.stop(o.shutdownTimeoutMs * 1_000_000L, o.shutdownTimeoutMs + 5000);
+                agent.stop(o.shutdownTimeoutMs * NANOS_PER_MILLI, o.shutdownTimeoutMs + 5000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

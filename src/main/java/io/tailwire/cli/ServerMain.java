@@ -1,12 +1,16 @@
 package io.tailwire.cli;
 
+import static io.tailwire.io.Units.NANOS_PER_SECOND;
+
 import com.beust.jcommander.Parameter;
+import io.tailwire.config.Configuration;
+import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.io.RealFs;
 import io.tailwire.log.Log;
 import io.tailwire.run.UdpServer;
-import io.tailwire.server.store.OutputStore;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.ServerStatus;
+import io.tailwire.server.store.OutputStore;
 import io.tailwire.wire.Wire;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -19,13 +23,7 @@ import java.nio.file.Path;
 public final class ServerMain {
     static final String PROGRAM = "udp-server";
 
-    /** Defaults, each defined once with its unit. */
-    static final int DEFAULT_PORT = 7070;
-    static final int DEFAULT_MAX_CONNECTIONS = 10_000;
-    static final long DEFAULT_CONNECTION_BUFFER_BYTES = 4L << 20;
-    static final int DEFAULT_MAX_STREAMS = 4096;
-    /** Largest datagram a server takes; agents negotiate down to their own (wire-spec.md 3). */
-    static final int DEFAULT_MAX_DATAGRAM_BYTES = Wire.MAX_MAX_DATAGRAM;
+    /** Defaults are in {@link Configuration}. */
 
     static final long MAX_LINGER_S = 86_400 * 7;
 
@@ -33,39 +31,39 @@ public final class ServerMain {
         @Parameter(names = "--listen", description = "UDP address to listen on, HOST:PORT (port 0: any free port). "
             + "A wildcard host (0.0.0.0 or [::]) listens on every local address, each with its own socket, so "
             + "replies leave from the address the agent sent to", converter = HostPort.class)
-        InetSocketAddress listen = new InetSocketAddress(InetAddress.getLoopbackAddress(), DEFAULT_PORT);
+        InetSocketAddress listen = new InetSocketAddress(InetAddress.getLoopbackAddress(), Configuration.SERVER_PORT);
 
         @Parameter(names = "--out", description = "Output directory: OUT/AGENT_ID/<source path>")
         String out = "received";
 
         @Parameter(names = "--max-connections", description = "Agents connected at once (at least 1); past this "
             + "new ones are told BUSY and retry later")
-        int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        int maxConnections = Configuration.MAX_CONNECTIONS;
 
         @Parameter(names = "--connection-buffer", description = "Receive buffer per connection (reorder buffer "
             + "plus bytes written but not yet durable), at least --max-datagram; the advertised window is what "
             + "is free of it. Size: " + ByteSize.FORMS, converter = ByteSize.class)
-        long connectionBuffer = DEFAULT_CONNECTION_BUFFER_BYTES;
+        long connectionBuffer = Configuration.CONNECTION_BUFFER_BYTES;
 
         @Parameter(names = "--max-datagram", description = "Largest datagram accepted, in bytes (1200..65507)")
-        int maxDatagram = DEFAULT_MAX_DATAGRAM_BYTES;
+        int maxDatagram = Configuration.SERVER_MAX_DATAGRAM_BYTES;
 
         @Parameter(names = "--max-streams", description = "Open streams (file generations) per connection (at "
             + "least 1)")
-        int maxStreams = DEFAULT_MAX_STREAMS;
+        int maxStreams = Configuration.MAX_STREAMS_PER_CONNECTION;
 
         @Parameter(names = "--max-connections-per-address", description = "Connections from one source IP address "
             + "at once (at least 1; many agents behind one NAT share one)")
-        int maxConnectionsPerAddress = io.tailwire.engine.ServerEndpoint.DEFAULT_CONNECTIONS_PER_ADDRESS;
+        int maxConnectionsPerAddress = Configuration.MAX_CONNECTIONS_PER_ADDRESS;
 
         @Parameter(names = "--handshakes-per-second", description = "New connections per second from one source "
             + "IP address (at least 1)")
-        int handshakesPerSecond = io.tailwire.engine.ServerEndpoint.DEFAULT_HANDSHAKES_PER_SECOND;
+        int handshakesPerSecond = Configuration.HANDSHAKES_PER_SECOND_PER_ADDRESS;
 
         @Parameter(names = "--memory-budget", description = "Receive buffer memory shared by all connections, at "
             + "least --max-datagram: each sending connection gets at most this divided by the number of sending "
             + "connections. Size: " + ByteSize.FORMS, converter = ByteSize.class)
-        long memoryBudget = UdpServer.DEFAULT_MEMORY_BUDGET;
+        long memoryBudget = Configuration.MEMORY_BUDGET_BYTES;
 
         @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET/POST /throttle, GET /metrics, "
             + "GET /status); off unless given; no authentication, bind it to a trusted interface (a bind off loopback "
@@ -81,7 +79,7 @@ public final class ServerMain {
         @Parameter(names = "--agent-linger-s", description = "How long a disconnected agent stays in /status and "
             + "/metrics (marked disconnected) before its series are removed, in seconds (0.." + MAX_LINGER_S
             + "; 0: removed at the next publish)")
-        long agentLingerS = ServerStatus.DEFAULT_DISCONNECTED_LINGER_NS / 1_000_000_000L;
+        long agentLingerS = Configuration.DISCONNECTED_AGENT_LINGER_NS / NANOS_PER_SECOND;
 
         @Parameter(names = "--debug", description = "Debug logging: every connection's and stream's events "
             + "(datagrams refused, windows, closes with their reasons)")
@@ -92,6 +90,10 @@ public final class ServerMain {
     }
 
     /** Parses and checks the flags; on --help, --version or a bad flag prints and throws Exit (0 or 2). */
+    static ServerEndpointConfig endpointConfig(Options o) {
+        return UdpServer.config(o.maxDatagram, o.maxConnections, o.connectionBuffer, o.maxStreams);
+    }
+
     static Options parse(String[] args, PrintStream out, PrintStream err) throws Cli.Exit {
         Options o = new Options();
         Cli.parse(PROGRAM, o, args, () -> o.help, out, err);
@@ -144,7 +146,7 @@ public final class ServerMain {
         throttle.setGlobal(o.throttle);
         try {
             server = new UdpServer(o.listen, out, RealFs.INSTANCE,
-                UdpServer.config(o.maxDatagram, o.maxConnections, o.connectionBuffer, o.maxStreams),
+                endpointConfig(o),
                 OutputStore.Config.DEFAULT, log, throttle, o.memoryBudget);
         } catch (IOException e) {
             log.error(e.getMessage());

@@ -1,9 +1,8 @@
 package io.tailwire.engine;
 
-import static io.tailwire.io.Units.NANOS_PER_MILLI;
-
 import com.google.protobuf.ByteString;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.wire.Wire;
 
 /**
@@ -35,9 +34,10 @@ public record AgentConnectionConfig(String agentId, int maxDatagramSize, long co
     }
 
     public static AgentConnectionConfig defaults(String agentId) {
-        return new AgentConnectionConfig(agentId, Wire.DEFAULT_MAX_DATAGRAM, 5000 * NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI,
-            5000 * NANOS_PER_MILLI, 1 << 20, 100 * NANOS_PER_MILLI, 20 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI,
-            NANOS_PER_MILLI);
+        return new AgentConnectionConfig(agentId, Configuration.AGENT_MAX_DATAGRAM_BYTES,
+            Configuration.CONNECT_TIMEOUT_NS, Configuration.IDLE_TIMEOUT_NS, Configuration.KEEPALIVE_INTERVAL_NS,
+            Configuration.SEND_BUFFER_BYTES, Configuration.INITIAL_RTT_NS, Configuration.MIN_RTO_NS,
+            Configuration.MAX_RTO_NS, Configuration.MAX_ACK_DELAY_NS);
     }
 
     public AgentConnectionConfig withMaxDatagramSize(int size) {

@@ -2,6 +2,8 @@ package io.tailwire.engine;
 
 import static io.tailwire.io.Units.NANOS_PER_MILLI;
 
+import io.tailwire.config.Configuration;
+
 /**
  * RFC 6298 smoothed RTT (alpha 1/8, beta 1/4) with the wire-spec.md section 8 RTO:
  * SRTT + max(1 ms + SRTT/8, 4 RTTVAR) + max_ack_delay, clamped to [min RTO, max RTO], doubled per back-off.
@@ -31,8 +33,10 @@ public final class RttEstimator {
         this.rttvarNs = initialRttNs / 2;
     }
 
+    /** With the shipped values ({@link Configuration}). */
     public RttEstimator() {
-        this(100 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI, NANOS_PER_MILLI);
+        this(Configuration.INITIAL_RTT_NS, Configuration.MIN_RTO_NS, Configuration.MAX_RTO_NS,
+            Configuration.MAX_ACK_DELAY_NS);
     }
 
     /**

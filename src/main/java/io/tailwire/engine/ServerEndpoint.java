@@ -44,16 +44,6 @@ public final class ServerEndpoint {
      * file, so no honest report reaches past it (wire-spec 6.5).
      */
     public static final long MAX_LOSS_OFFSET = 1L << 44;
-    /**
-     * Default connections per source IP address: 256, many NATed hosts behind one address still fit, while one
-     * host cannot fill the default table of 1024 (issue 13 item 2).
-     */
-    public static final int DEFAULT_CONNECTIONS_PER_ADDRESS = 256;
-    /**
-     * Default new connections per second per source IP address: 50, a data centre's agents restarting behind one
-     * NAT reconnect within seconds, and one host needs 20 s to make the 1024 connections of a full table.
-     */
-    public static final int DEFAULT_HANDSHAKES_PER_SECOND = 50;
 
     /** A snapshot of counters. */
     public record Stats(long datagramsReceived, long datagramsDropped, long dataPackets, long duplicates,

@@ -1,7 +1,6 @@
 package io.tailwire.engine;
 
-import static io.tailwire.io.Units.NANOS_PER_MILLI;
-
+import io.tailwire.config.Configuration;
 import io.tailwire.wire.Wire;
 
 /**
@@ -22,8 +21,11 @@ public record ServerEndpointConfig(int maxDatagramSize, int maxConnections, long
     }
 
     public static ServerEndpointConfig defaults() {
-        return new ServerEndpointConfig(Wire.DEFAULT_MAX_DATAGRAM, 1024, 1 << 20, 256 * 1024, 4096, 30_000 * NANOS_PER_MILLI,
-            5000 * NANOS_PER_MILLI, NANOS_PER_MILLI, 30_000 * NANOS_PER_MILLI, 1000, 10 * NANOS_PER_MILLI);
+        return new ServerEndpointConfig(Configuration.SERVER_MAX_DATAGRAM_BYTES, Configuration.MAX_CONNECTIONS,
+            Configuration.CONNECTION_BUFFER_BYTES, Configuration.INITIAL_WINDOW_BYTES,
+            Configuration.MAX_STREAMS_PER_CONNECTION, Configuration.IDLE_TIMEOUT_NS,
+            Configuration.KEEPALIVE_INTERVAL_NS, Configuration.MAX_ACK_DELAY_NS, Configuration.RETRY_TOKEN_VALIDITY_NS,
+            Configuration.BUSY_RETRY_AFTER_MS, Configuration.APPEND_RETRY_NS);
     }
 
     public ServerEndpointConfig withMaxConnections(int n) {

@@ -2,10 +2,10 @@ package io.tailwire.engine;
 
 import java.net.InetSocketAddress;
 import java.util.random.RandomGenerator;
-import java.util.regex.Pattern;
 
 import com.google.protobuf.MessageLite;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.proto.Close;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.Hello;
@@ -23,7 +23,6 @@ import org.agrona.DirectBuffer;
  */
 @EngineThread
 final class ServerHandshake {
-    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private final ServerEndpointConfig cfg;
     private final RetryTokens tokens;
@@ -35,8 +34,8 @@ final class ServerHandshake {
     private final ServerCounters counters;
     private final ServerEvents events;
     /** Volatile: the command line sets them from the main thread while the engine runs. */
-    private volatile int connectionsPerAddress = ServerEndpoint.DEFAULT_CONNECTIONS_PER_ADDRESS;
-    private volatile int handshakesPerSecond = ServerEndpoint.DEFAULT_HANDSHAKES_PER_SECOND;
+    private volatile int connectionsPerAddress = Configuration.MAX_CONNECTIONS_PER_ADDRESS;
+    private volatile int handshakesPerSecond = Configuration.HANDSHAKES_PER_SECOND_PER_ADDRESS;
 
     ServerHandshake(ServerEndpointConfig cfg, RetryTokens tokens, RandomGenerator random, long serverInstance,
                     ServerConnections table, ServerReplies replies, ServerWindows windows,
@@ -71,9 +70,9 @@ final class ServerHandshake {
         // The checks go in the order of wire-spec.md 3: the HELLO's own fields (no state needed, so before
         // address validation), then the token, then the agent id's holder and the connection limit.
         String agentId = hello.getAgentId();
-        if (!AGENT_ID.matcher(agentId).matches() || agentId.equals(".") || agentId.equals("..")) {
+        if (!Wire.isValidAgentId(agentId)) {
             replies.control(from, length, 0, Close.newBuilder().setCode(CloseCode.BAD_AGENT_ID)
-                .setReason("agent_id must match [A-Za-z0-9._-]{1,64}").build());
+                .setReason("agent_id must match " + Wire.AGENT_ID_RULE).build());
             return;
         }
         if (hello.getAuthKeyId() != 0) {

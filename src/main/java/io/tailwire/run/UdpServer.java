@@ -1,19 +1,20 @@
 package io.tailwire.run;
 
-import io.tailwire.log.Log;
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.io.Fs;
+import io.tailwire.log.Log;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
-import io.tailwire.server.limit.FairShareLimiter;
-import io.tailwire.server.store.OutputStore;
-import io.tailwire.server.status.ServerStatus;
 import io.tailwire.server.admin.AdminMetrics;
 import io.tailwire.server.admin.AdminServer;
+import io.tailwire.server.limit.FairShareLimiter;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.Metrics;
+import io.tailwire.server.status.ServerStatus;
+import io.tailwire.server.store.OutputStore;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -124,13 +125,11 @@ public final class UdpServer implements AutoCloseable {
         return new ServerEndpoint(cfg, secret, rnd, store, events);
     }
 
-    /** Default memory budget shared by all connections' receive buffers (--memory-budget). */
-    public static final long DEFAULT_MEMORY_BUDGET = 256L << 20;
 
     /** Binds and starts. Throws IOException with a plain message if the address or directory is unusable. */
     public UdpServer(InetSocketAddress listen, Path out, Fs fs, ServerEndpointConfig cfg, OutputStore.Config storeCfg,
                      Log log) throws IOException {
-        this(listen, out, fs, cfg, storeCfg, log, new IngestThrottle(), DEFAULT_MEMORY_BUDGET);
+        this(listen, out, fs, cfg, storeCfg, log, new IngestThrottle(), Configuration.MEMORY_BUDGET_BYTES);
     }
 
     /**
@@ -742,7 +741,7 @@ public final class UdpServer implements AutoCloseable {
                                               int maxStreams) {
         ServerEndpointConfig d = ServerEndpointConfig.defaults();
         return new ServerEndpointConfig(maxDatagram, maxConnections, connectionBuffer,
-            (int) Math.min(256 * 1024, connectionBuffer), maxStreams, d.idleTimeoutNs(), d.keepaliveNs(),
+            (int) Math.min(Configuration.INITIAL_WINDOW_BYTES, connectionBuffer), maxStreams, d.idleTimeoutNs(), d.keepaliveNs(),
             d.maxAckDelayNs(), d.tokenValidityNs(), d.busyRetryAfterMs(), d.appendRetryNs());
     }
 }

@@ -1,5 +1,7 @@
 package io.tailwire.wire;
 
+import java.util.regex.Pattern;
+
 /** Constants of wire-spec.md version 1. Offsets are from the first byte of the datagram. */
 public final class Wire {
     private Wire() {
@@ -63,6 +65,18 @@ public final class Wire {
     public static final int PING_LENGTH = 24;
     public static final int PING_TIMESTAMP_OFFSET = 16;
     public static final int RESET_LENGTH = HEADER_LENGTH;
+
+    /**
+     * Agent ids (section 3): 1 to 64 of these characters, and not "." or "..": an id names the agent's
+     * directory on the server, so it must be one plain path segment.
+     */
+    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    /** The rule of {@link #isValidAgentId}, in words for error messages. */
+    public static final String AGENT_ID_RULE = "[A-Za-z0-9._-]{1,64} and not . or ..";
+
+    public static boolean isValidAgentId(String id) {
+        return id != null && AGENT_ID.matcher(id).matches() && !id.equals(".") && !id.equals("..");
+    }
 
     // Sizes (section 8).
     public static final int DEFAULT_MAX_DATAGRAM = 1472;

@@ -89,7 +89,8 @@ class CongestionSharingTest {
     @Test
     void singleAgentOnACleanPathIsLimitedByTheServerWindowNotByCwnd() {
         long seed = 32;
-        ServerEndpointConfig cfg = ServerEndpointConfig.defaults(); // 1 MiB connection buffer
+        // A 1 MiB connection buffer: the window bounds the rate well below what the path carries.
+        ServerEndpointConfig cfg = ServerEndpointConfig.defaults().withBudget(1 << 20, 256 * 1024);
         long oneWay = 10 * NANOS_PER_MILLI;
         MultiAgentNet net = new MultiAgentNet(seed, cfg, 1, Long.MAX_VALUE, 0, oneWay);
         net.run(1_000 * NANOS_PER_MILLI);

@@ -57,8 +57,9 @@ class RttEstimatorTest {
     }
 
     @Test
-    void rtoIsClampedToTwoMillisecondsAndTwoSeconds() {
-        RttEstimator fast = new RttEstimator();
+    void rtoIsClampedToItsMinimumAndMaximum() {
+        RttEstimator fast = new RttEstimator(100 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI, 2000 * NANOS_PER_MILLI,
+            NANOS_PER_MILLI);
         for (int i = 0; i < 50; i++) {
             fast.onSample(20 * NANOS_PER_MICRO, 0, 0);
         }

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
+import io.tailwire.log.Log;
 import io.tailwire.run.UdpAgent;
 import io.tailwire.run.UdpServer;
 import io.tailwire.server.store.OutputStore;
@@ -74,7 +74,7 @@ final class Rig implements AutoCloseable {
     UdpServer server(int port) throws IOException {
         UdpServer s = new UdpServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), out, RealFs.INSTANCE,
             UdpServer.config(65507, 10_000, 4L << 20, 4096), OutputStore.Config.DEFAULT, new Log("server"),
-            new io.tailwire.server.limit.IngestThrottle(), UdpServer.DEFAULT_MEMORY_BUDGET,
+            new io.tailwire.server.limit.IngestThrottle(), io.tailwire.config.Configuration.MEMORY_BUDGET_BYTES,
             (thread, cause) -> { }); // in-JVM: a dead thread shows in failure(), it must not end the test JVM
         servers.add(s);
         return s;

@@ -12,11 +12,11 @@ import java.util.function.BooleanSupplier;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.store.OutputStore;
+import io.tailwire.log.Log;
 import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.store.OutputStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,7 +36,7 @@ class PerAddressLimitSocketTest {
     void agentsFromOneAddressBeyondItsLimitGetBusy(@TempDir Path dir) throws Exception {
         try (UdpServer server = new UdpServer(new InetSocketAddress(LO, 0), dir.resolve("out"), RealFs.INSTANCE,
             UdpServer.config(1472, 100, 1 << 20, 100), OutputStore.Config.DEFAULT, new Log("server"),
-            new IngestThrottle(), UdpServer.DEFAULT_MEMORY_BUDGET, (thread, cause) -> { })) {
+            new IngestThrottle(), io.tailwire.config.Configuration.MEMORY_BUDGET_BYTES, (thread, cause) -> { })) {
             server.endpoint().setSourceLimits(2, 1000);
             List<UdpAgent> agents = new ArrayList<>();
             try {

@@ -14,12 +14,12 @@ import java.util.concurrent.TimeUnit;
 
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
-import io.tailwire.log.Log;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.WindowLimiter;
 import io.tailwire.io.RealFs;
-import io.tailwire.server.store.OutputStore;
+import io.tailwire.log.Log;
 import io.tailwire.server.limit.IngestThrottle;
+import io.tailwire.server.store.OutputStore;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +33,7 @@ class ServerThreadDeathTest {
         CompletableFuture<String> died = new CompletableFuture<>();
         try (UdpServer server = new UdpServer(new InetSocketAddress(LO, 0), dir.resolve("out"), RealFs.INSTANCE,
             UdpServer.config(1472, 100, 1 << 20, 100), OutputStore.Config.DEFAULT, new Log("server"),
-            new IngestThrottle(), UdpServer.DEFAULT_MEMORY_BUDGET,
+            new IngestThrottle(), io.tailwire.config.Configuration.MEMORY_BUDGET_BYTES,
             (thread, cause) -> died.complete(thread + ": " + cause))) {
             // The first HELLO with a valid token asks the limiter for the initial window, on the engine thread.
             server.endpoint().setWindowLimiter(new WindowLimiter() {

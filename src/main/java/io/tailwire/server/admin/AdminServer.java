@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.Metrics;
 import io.tailwire.server.status.StatusSource;
@@ -49,12 +50,10 @@ import io.tailwire.server.status.StatusSource;
  * rebinding), an {@code Origin} header must be this endpoint's own origin (403 otherwise:
  * cross-site requests), and parameters come only in the query string (a request with a body or a
  * {@code Content-Type} gets 415: an HTML form cannot be made without one). A request that is not
- * completely read, handled and answered within {@link #DEFAULT_REQUEST_TIMEOUT_MS} is cut off, so
+ * completely read, handled and answered within {@link Configuration#ADMIN_REQUEST_TIMEOUT_MS} is cut off, so
  * slow or half-sent requests cannot hold the handler threads.
  */
 public final class AdminServer implements AutoCloseable {
-    /** How long one request may take, from its first byte read to its last byte written, in milliseconds. */
-    public static final long DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
     /** Threads serving requests; each request holds one for at most the request timeout. */
     static final int HANDLER_THREADS = 2;
     /** Names a loopback-bound endpoint answers to besides its own address. */
@@ -81,7 +80,7 @@ public final class AdminServer implements AutoCloseable {
     /** {@code log} receives one line per setting changed, and handler failures. */
     public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
                        Consumer<String> log) {
-        this(bind, throttle, metrics, status, log, DEFAULT_REQUEST_TIMEOUT_MS);
+        this(bind, throttle, metrics, status, log, Configuration.ADMIN_REQUEST_TIMEOUT_MS);
     }
 
     /** {@code requestTimeoutMs}: how long one request may hold a handler thread (tests use a short one). */

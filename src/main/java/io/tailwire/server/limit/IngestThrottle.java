@@ -2,11 +2,13 @@ package io.tailwire.server.limit;
 
 import static io.tailwire.io.Units.NANOS_PER_SECOND;
 
+import io.tailwire.config.Configuration;
+import io.tailwire.wire.Wire;
+
 import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 
 /**
  * Operator-set ingest rate limits: one server-wide token bucket and optional per-agent buckets, in
@@ -40,11 +42,9 @@ public final class IngestThrottle {
     public static final long MIN_BURST = 64 * 1024;
     /** The bucket holds at most this much time's worth of the rate (10 ms): short bursts, smooth rate. */
     public static final long BURST_NS = 10_000_000L;
-    public static final int DEFAULT_MAX_AGENTS = 10_000;
 
     /** Debt (bytes accepted beyond the tokens, e.g. already in flight when the rate fell) is capped. */
     private static final long MAX_DEBT = 1L << 40;
-    private static final Pattern AGENT_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
     private final int maxAgents;
     private final Bucket global = new Bucket(UNLIMITED);
@@ -53,7 +53,7 @@ public final class IngestThrottle {
     private volatile boolean anyLimit;
 
     public IngestThrottle() {
-        this(DEFAULT_MAX_AGENTS);
+        this(Configuration.THROTTLE_MAX_AGENTS);
     }
 
     public IngestThrottle(int maxAgents) {
@@ -160,8 +160,8 @@ public final class IngestThrottle {
 
     /** Agent ids as in wire-spec.md 3: [A-Za-z0-9._-]{1,64}, not "." or "..". */
     public static void checkAgentId(String agentId) {
-        if (agentId == null || !AGENT_ID.matcher(agentId).matches() || agentId.equals(".") || agentId.equals("..")) {
-            throw new IllegalArgumentException("agent must match [A-Za-z0-9._-]{1,64} and not be . or ..");
+        if (!Wire.isValidAgentId(agentId)) {
+            throw new IllegalArgumentException("agent must match " + Wire.AGENT_ID_RULE);
         }
     }
 

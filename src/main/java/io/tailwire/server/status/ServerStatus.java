@@ -11,6 +11,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.server.store.OutputStore;
 
@@ -33,13 +34,6 @@ public final class ServerStatus implements StatusSource {
             0, 0, 0, 0);
     }
 
-    /**
-     * How long a disconnected agent stays in /status and /metrics (marked disconnected) before its series
-     * are removed: 5 minutes, longer than a few scrape intervals and than an agent's reconnect back-off, so
-     * a restart is seen as a gap, not as a series vanishing and reappearing. Its counters are kept for the
-     * server's lifetime and continue if it returns.
-     */
-    public static final long DEFAULT_DISCONNECTED_LINGER_NS = 300_000_000_000L;
     /** "Active": delivered new DATA bytes within this long (as the engine counts its memory sharers). */
     static final long ACTIVE_NS = 1_000_000_000L;
     /** Shortest gap between a publish forced by a connect or disconnect and the previous publish. */
@@ -47,7 +41,7 @@ public final class ServerStatus implements StatusSource {
 
     private volatile List<Agent> agents = List.of();
     private volatile Counters counters = Counters.ZERO;
-    private volatile long lingerNs = DEFAULT_DISCONNECTED_LINGER_NS;
+    private volatile long lingerNs = Configuration.DISCONNECTED_AGENT_LINGER_NS;
     /** Agents whose linger ran out: their per-agent series are not exported until they return. */
     private volatile java.util.Set<String> expired = java.util.Set.of();
     private final ConcurrentHashMap<String, AtomicLong> lossByAgent = new ConcurrentHashMap<>();
@@ -75,7 +69,7 @@ public final class ServerStatus implements StatusSource {
         return counters;
     }
 
-    /** How long disconnected agents stay listed (default {@link #DEFAULT_DISCONNECTED_LINGER_NS}). */
+    /** How long disconnected agents stay listed (default {@link Configuration#DISCONNECTED_AGENT_LINGER_NS}). */
     public void setDisconnectedLingerNs(long ns) {
         if (ns < 0) {
             throw new IllegalArgumentException("linger must be >= 0: " + ns);

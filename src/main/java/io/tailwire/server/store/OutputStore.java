@@ -1,5 +1,6 @@
 package io.tailwire.server.store;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.StoredStream;
 import io.tailwire.engine.StreamStore;
 import io.tailwire.io.Fs;
@@ -52,7 +53,8 @@ public final class OutputStore implements StreamStore, AutoCloseable {
          * Keep 3 × maxOpenFiles well below the process's open-file limit (ulimit -n): each open output file
          * holds its directory and its agent's .tailwire open too (PathContainment).
          */
-        public static final Config DEFAULT = new Config(1000, 1000, 1024);
+        public static final Config DEFAULT = new Config(Configuration.STORE_MAX_LIVE_STREAMS,
+            Configuration.STORE_MAX_OPEN_FILES, Configuration.STORE_MAX_INDEX_ENTRIES);
 
         public Config {
             if (maxStreams < 1 || maxOpenFiles < 1 || maxIndexEntries < 1) {

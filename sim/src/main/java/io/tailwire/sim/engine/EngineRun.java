@@ -3,6 +3,7 @@ package io.tailwire.sim.engine;
 import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static io.tailwire.io.Units.NANOS_PER_SECOND;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.AgentEvents;
@@ -60,10 +61,15 @@ public final class EngineRun {
     public static final InetSocketAddress AGENT = new InetSocketAddress("10.0.0.1", 40000);
     public static final InetSocketAddress SERVER = new InetSocketAddress("10.0.0.2", 7000);
     public static final String AGENT_ID = "agent-1";
-    /** Timeouts longer than any partition a scenario may hold, so the one connection survives it. */
+    /**
+     * The one deliberate difference from the shipped configuration ({@link Configuration}): connect and idle
+     * timeouts longer than any partition a scenario may hold (30 s), so the one connection survives it. This
+     * simulator checks one connection's transfer; reconnecting after a timeout is the system simulator's, which
+     * runs the shipped timeouts.
+     */
     static final long IDLE_TIMEOUT_NS = 120 * NANOS_PER_SECOND;
-    static final long MAX_RTO_NS = 2 * NANOS_PER_SECOND;
-    static final long MAX_ACK_DELAY_NS = NANOS_PER_MILLI;
+    static final long MAX_RTO_NS = Configuration.MAX_RTO_NS;
+    static final long MAX_ACK_DELAY_NS = Configuration.MAX_ACK_DELAY_NS;
     /** Consecutive wake-ups at one instant without any datagram sent before we call it a spin. */
     static final int SPIN_LIMIT = 10_000;
 
@@ -263,11 +269,14 @@ public final class EngineRun {
         for (int i = 0; i < streams.length; i++) {
             streams[i] = new AppStream(i, source(sc, i), segments(sc, i));
         }
-        ServerEndpointConfig scfg = new ServerEndpointConfig(sc.datagram(), 16, sc.budget(), sc.initialWindow(),
-            4096, IDLE_TIMEOUT_NS, 5 * NANOS_PER_SECOND, MAX_ACK_DELAY_NS, 30 * NANOS_PER_SECOND, 1000, 10 * NANOS_PER_MILLI);
-        AgentConnectionConfig acfg = new AgentConnectionConfig(AGENT_ID, sc.datagram(), IDLE_TIMEOUT_NS,
-            IDLE_TIMEOUT_NS, 5 * NANOS_PER_SECOND, 1 << 20, 100 * NANOS_PER_MILLI, 2 * NANOS_PER_MILLI, MAX_RTO_NS,
-            MAX_ACK_DELAY_NS);
+        // The shipped configuration, with the scenario's datagram size and buffers and the long timeouts above.
+        ServerEndpointConfig d = ServerEndpointConfig.defaults();
+        ServerEndpointConfig scfg = new ServerEndpointConfig(sc.datagram(), d.maxConnections(), sc.budget(),
+            sc.initialWindow(), d.maxStreamsPerConnection(), IDLE_TIMEOUT_NS, d.keepaliveNs(), d.maxAckDelayNs(),
+            d.tokenValidityNs(), d.busyRetryAfterMs(), d.appendRetryNs());
+        AgentConnectionConfig shipped = AgentConnectionConfig.defaults(AGENT_ID);
+        AgentConnectionConfig acfg = shipped.withMaxDatagramSize(sc.datagram())
+            .withTimeouts(IDLE_TIMEOUT_NS, IDLE_TIMEOUT_NS, shipped.keepaliveNs());
         byte[] secret = new byte[32];
         sim.random().child("secret").nextBytes(secret);
         server = new ServerEndpoint(scfg, secret, sim.random().child("server").nextLong(), store, null);

@@ -1,5 +1,6 @@
 package io.tailwire.sim.engine;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.wire.Wire;
 
 /**
@@ -37,10 +38,11 @@ public record EngineScenario(long seed, int streams, int bytesPerStream, LinkFau
         }
     }
 
-    /** A clean LAN-like scenario to start from. */
+    /** A clean LAN-like scenario with the shipped datagram size, buffer and window to start from. */
     public static EngineScenario basic(long seed) {
         return new EngineScenario(seed, 1, 20_000, LinkFaults.clean(), LinkFaults.clean(), 0, 0, 0,
-            Wire.DEFAULT_MAX_DATAGRAM, 1 << 20, 256 * 1024, 0);
+            Configuration.AGENT_MAX_DATAGRAM_BYTES, Configuration.CONNECTION_BUFFER_BYTES,
+            Configuration.INITIAL_WINDOW_BYTES, 0);
     }
 
     public EngineScenario withFaults(LinkFaults up, LinkFaults down) {

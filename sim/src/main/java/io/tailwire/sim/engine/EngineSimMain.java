@@ -4,7 +4,7 @@ import com.beust.jcommander.JCommander;
 import com.beust.jcommander.Parameter;
 import com.beust.jcommander.ParameterException;
 
-import io.tailwire.wire.Wire;
+import io.tailwire.config.Configuration;
 
 /**
  * Runs one engine fault-injection scenario and prints a one-line summary (and on failure the seed, fault
@@ -52,11 +52,11 @@ public final class EngineSimMain {
         @Parameter(names = "--handshake-drops", description = "drop the first N handshake datagrams each way")
         int handshakeDrops;
         @Parameter(names = "--datagram", description = "max datagram size")
-        int datagram = Wire.DEFAULT_MAX_DATAGRAM;
+        int datagram = Configuration.AGENT_MAX_DATAGRAM_BYTES;
         @Parameter(names = "--budget", description = "server receive budget per connection, bytes")
-        long budget = 1 << 20;
+        long budget = Configuration.CONNECTION_BUFFER_BYTES;
         @Parameter(names = "--initial-window", description = "window in WELCOME, bytes")
-        int initialWindow = 256 * 1024;
+        int initialWindow = Configuration.INITIAL_WINDOW_BYTES;
         @Parameter(names = "--sync-us", description = "store sync interval, 0 = durable on write")
         long syncUs;
         @Parameter(names = "--trace", description = "print the whole trace while running")

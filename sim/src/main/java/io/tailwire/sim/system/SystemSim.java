@@ -4,6 +4,7 @@ import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static io.tailwire.io.Units.NANOS_PER_SECOND;
 
 import io.tailwire.agent.Generation;
+import io.tailwire.config.Configuration;
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.ServerEndpointConfig;
@@ -48,6 +49,8 @@ public final class SystemSim {
     /** Events on one file while its agent is away (down or frozen): the agent sees none of them as they happen. */
     static final int MAX_EVENTS_PER_ABSENCE = 2;
     static final long MAX_STEPS = 20_000_000L;
+    /** Share of runs with the shipped buffer sizes; every other setting is always the shipped one. */
+    static final double SHIPPED_BUFFERS_CHANCE = 0.25;
 
     private final Scenario sc;
     private final Simulation sim;
@@ -87,8 +90,11 @@ public final class SystemSim {
 
         sim.network().setDefaultFaultModel(faultModel(setup));
 
-        long budget = 64 * 1024 + setup.nextLong(0, 960 * 1024);
-        int initialWindow = (int) Math.min(budget, 16 * 1024 + setup.nextLong(0, 256 * 1024));
+        // One run in four uses exactly the shipped buffers; the others draw small ones, where windows bind.
+        boolean shippedBuffers = setup.chance(SHIPPED_BUFFERS_CHANCE);
+        long budget = shippedBuffers ? Configuration.CONNECTION_BUFFER_BYTES : 64 * 1024 + setup.nextLong(0, 960 * 1024);
+        int initialWindow = shippedBuffers ? Configuration.INITIAL_WINDOW_BYTES
+            : (int) Math.min(budget, 16 * 1024 + setup.nextLong(0, 256 * 1024));
         ServerEndpointConfig scfg = ServerEndpointConfig.defaults().withBudget(budget, initialWindow);
         SimFs serverFs = new SimFs(1);
         InetSocketAddress serverAddr = new InetSocketAddress("10.0.0.1", 7000);
@@ -96,7 +102,7 @@ public final class SystemSim {
         long fsyncMin = setup.nextLong(500_000, 5 * NANOS_PER_MILLI);
         long fsyncMax = fsyncMin + setup.nextLong(0, 40 * NANOS_PER_MILLI);
         server = new ServerNode(sim, this, serverAddr, serverFs, scfg, fsyncMin, fsyncMax);
-        sim.log("sim", "scenario " + scenario + " budget=" + budget + " initialWindow=" + initialWindow
+        sim.log("sim", "scenario " + scenario + (shippedBuffers ? " shipped buffers" : "") + " budget=" + budget + " initialWindow=" + initialWindow
             + " fsync=" + fsyncMin + ".." + fsyncMax);
 
         for (int i = 0; i < scenario.agents(); i++) {
@@ -118,7 +124,8 @@ public final class SystemSim {
                 files.add(new SourceFile(id, fs, p, meanLine, sim.random().child("writer " + id + " " + p),
                     scenario.agentPowerLosses() > 0));
             }
-            long sendBuffer = Wire.DEFAULT_MAX_DATAGRAM + setup.nextLong(0, 1 << 20);
+            long sendBuffer = shippedBuffers ? Configuration.SEND_BUFFER_BYTES
+                : Wire.DEFAULT_MAX_DATAGRAM + setup.nextLong(0, 1 << 20);
             AgentConnectionConfig acfg = AgentConnectionConfig.defaults(id).withSendBufferBytes(sendBuffer);
             AgentNode a = new AgentNode(sim, this, new InetSocketAddress("10.0.1." + (i + 1), 40000 + i), id, fs,
                 Path.of("/var/lib/tailwire"), paths, serverAddr, acfg);

@@ -1,5 +1,6 @@
 package io.tailwire.sim.engine;
 
+import io.tailwire.config.Configuration;
 import io.tailwire.wire.Wire;
 
 import net.jqwik.api.Arbitraries;
@@ -51,7 +52,7 @@ final class Scenarios {
             net.jqwik.api.Tuple.of(1, uniform(Wire.MIN_MAX_DATAGRAM, 9000)));
     }
 
-    /** Base: 1..3 streams of 0..30 KB, default server budget and window, durable on write. */
+    /** Base: 1..3 streams of 0..30 KB, the shipped server buffer and window, durable on write. */
     static Arbitrary<EngineScenario> with(Arbitrary<LinkFaults> up, Arbitrary<LinkFaults> down) {
         return with(up, down, Arbitraries.frequencyOf(net.jqwik.api.Tuple.of(1, Arbitraries.just(0)),
             net.jqwik.api.Tuple.of(1, uniform(1, 100)), net.jqwik.api.Tuple.of(8, uniform(100, 30_000))));
@@ -61,7 +62,7 @@ final class Scenarios {
                                           Arbitrary<Integer> bytes) {
         return Combinators.combine(seeds(), uniform(1, 3), bytes, up, down, datagrams())
             .as((seed, streams, n, u, d, dg) -> new EngineScenario(seed, streams, n, u, d, 0, 0, 0, dg,
-                1 << 20, 256 * 1024, 0));
+                Configuration.CONNECTION_BUFFER_BYTES, Configuration.INITIAL_WINDOW_BYTES, 0));
     }
 
     static EngineScenario withPartition(EngineScenario s, long startMs, long lengthMs) {
