@@ -47,6 +47,7 @@ class ArchitectureTest {
         LAYER.put("run", 6);
         LAYER.put("cli", 7);
         LAYER.put("tools", 8);
+        LAYER.put("launcher", 9); // java -jar tailwire.jar COMMAND: above every command it starts
         LAYER.put("sim", 9);
         LAYER.put("sim.engine", 10);
         LAYER.put("sim.system", 10);
