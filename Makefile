@@ -15,6 +15,7 @@ test:
 	rm -rf target/surefire-reports
 	$(MVN) package
 	@bash scripts/test-summary.sh
+	bash scripts/artifact-test.sh
 	bash scripts/e2e.sh
 
 e2e: build

@@ -49,6 +49,7 @@ class ArchitectureTest {
         LAYER.put("run", 7);
         LAYER.put("cli", 8);
         LAYER.put("tools", 9);
+        LAYER.put("launcher", 10); // java -jar tailwire.jar COMMAND: above every command it starts
         LAYER.put("sim", 10);
         LAYER.put("sim.engine", 11);
         LAYER.put("sim.system", 11);
