@@ -2,7 +2,7 @@ package io.tailwire.agent;
 
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
-import io.tailwire.engine.AgentEvents;
+import io.tailwire.engine.AgentEvent;
 import io.tailwire.io.Fs;
 import io.tailwire.proto.AgentState;
 import io.tailwire.proto.CloseCode;
@@ -25,9 +25,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * The whole agent without sockets, threads or a wall clock: the tailer, the state file and one
  * connection at a time, with reconnect back-off. The real agent ({@code UdpAgent}) and the simulator
  * drive it the same way: datagrams in through {@link #onDatagram}, datagrams out through {@link #poll},
- * and {@link #nextDeadline} says when to call again.
+ * and {@link #nextDeadline} says when to call again. After each call into the connection it takes the
+ * connection's queued {@link AgentEvent}s and acts on them, so nothing it does re-enters the connection.
  */
-public final class AgentCore implements AgentEvents {
+public final class AgentCore {
     /** Bytes read from a file in one call: large reads keep syscalls per byte low. */
     static final int READ_CHUNK = 64 * 1024;
     /** Back-off after a failed connection: 100 ms doubling to 10 s, full jitter (wire-spec.md 8). */
@@ -83,7 +84,7 @@ public final class AgentCore implements AgentEvents {
     private final Map<Generation, Integer> persistedFingerprint = new IdentityHashMap<>();
     /** Generations whose next open asks the server to match by identity (generation 0). */
     private final Map<Generation, Boolean> matchByIdentity = new IdentityHashMap<>();
-    /** The time of the call being served; callbacks from the connection run inside it. */
+    /** The time of the call being served; the connection's events are handled inside it. */
     private long lastNow;
     private long reconnectAt;
     private int failedAttempts;
@@ -142,7 +143,9 @@ public final class AgentCore implements AgentEvents {
     public void onDatagram(DirectBuffer buf, int index, int length, long now) {
         lastNow = now;
         if (connection != null) {
-            connection.onDatagram(buf, index, length, now);
+            AgentConnection c = connection;
+            c.onDatagram(buf, index, length, now);
+            handleEvents(c);
         }
     }
 
@@ -160,7 +163,7 @@ public final class AgentCore implements AgentEvents {
             nextScanAt = now + pollBackoff.next(changed);
         }
         if (connection == null && now >= reconnectAt && !shuttingDown) {
-            connection = new AgentConnection(connectionConfig, now, random.nextLong(), this);
+            connection = new AgentConnection(connectionConfig, now, random.nextLong());
         }
         if (connection != null && connection.state() == AgentConnection.State.CONNECTED) {
             openStreams(now);
@@ -172,7 +175,12 @@ public final class AgentCore implements AgentEvents {
         if (shuttingDown && (now >= shutdownDeadline || connection == null || connection.allAcked())) {
             finishShutdown(now);
         }
-        int n = connection == null ? 0 : connection.poll(out, now);
+        int n = 0;
+        if (connection != null) {
+            AgentConnection c = connection;
+            n = c.poll(out, now);
+            handleEvents(c);
+        }
         if (connection != null && connection.state() == AgentConnection.State.CLOSED && n == 0) {
             connection = null;
         }
@@ -423,18 +431,33 @@ public final class AgentCore implements AgentEvents {
         slotsByGen.remove(s.gen);
     }
 
-    // ------------------------------------------------------------------------- connection callbacks
+    // ---------------------------------------------------------------------------- connection events
 
-    @Override
-    public void onConnected(long connectionId, long serverInstance) {
+    /** Acts on every event {@code c} queued (the field may be cleared meanwhile: {@link AgentEvent.Closed}). */
+    private void handleEvents(AgentConnection c) {
+        for (AgentEvent e = c.pollEvent(); e != null; e = c.pollEvent()) {
+            if (e instanceof AgentEvent.Durable d) {
+                onDurable(d.streamId(), d.offset());
+            } else if (e instanceof AgentEvent.StreamReplied r) {
+                onStreamReply(r.streamId(), r.status(), r.resumeOffset(), r.generation(), r.message());
+            } else if (e instanceof AgentEvent.StreamClosed sc) {
+                onStreamClosed(sc.streamId(), sc.durableLength());
+            } else if (e instanceof AgentEvent.Connected cn) {
+                onConnected(cn.connectionId(), cn.serverInstance());
+            } else if (e instanceof AgentEvent.Closed cl) {
+                onClosed(cl.code(), cl.reason(), cl.retryAfterMs());
+            }
+        }
+    }
+
+    private void onConnected(long connectionId, long serverInstance) {
         failedAttempts = 0;
         disconnected.clear(lastNow);
         listener.info("connected (connection " + Long.toHexString(connectionId) + ", server instance "
             + Long.toHexString(serverInstance) + ")");
     }
 
-    @Override
-    public void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation, String message) {
+    private void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation, String message) {
         Slot s = slotsById.get(streamId);
         if (s == null || s.state != SlotState.OPENING) {
             return;
@@ -533,8 +556,7 @@ public final class AgentCore implements AgentEvents {
         }
     }
 
-    @Override
-    public void onDurable(int streamId, long durableOffset) {
+    private void onDurable(int streamId, long durableOffset) {
         Slot s = slotsById.get(streamId);
         if (s != null) {
             tailer.durable(s.gen, durableOffset);
@@ -542,8 +564,7 @@ public final class AgentCore implements AgentEvents {
         }
     }
 
-    @Override
-    public void onStreamClosed(int streamId, long durableLength) {
+    private void onStreamClosed(int streamId, long durableLength) {
         Slot s = slotsById.get(streamId);
         if (s == null || s.state != SlotState.CLOSING) {
             return;
@@ -568,8 +589,7 @@ public final class AgentCore implements AgentEvents {
         saveState();
     }
 
-    @Override
-    public void onClosed(CloseCode code, String reason, long retryAfterMs) {
+    private void onClosed(CloseCode code, String reason, long retryAfterMs) {
         slotsById.clear();
         slotsByGen.clear();
         connection = null;

@@ -115,10 +115,13 @@ public final class AgentConnection {
         int backoff;
         long finalLength;
         int unacked;
+        /** Reused for every durable offset the server reports for this stream (no allocation per ACK). */
+        final AgentEvent.Durable durable;
 
         AgentStream(int id, StreamOpen open) {
             this.id = id;
             this.open = open;
+            this.durable = new AgentEvent.Durable(id);
         }
 
         boolean due(long nowNs) {
@@ -144,7 +147,7 @@ public final class AgentConnection {
     }
 
     private final AgentConnectionConfig cfg;
-    private final AgentEvents events;
+    private final AgentEventQueue events = new AgentEventQueue();
     private final SplittableRandom random;
     private final RttEstimator rtt;
     private final long clientNonce;
@@ -215,9 +218,8 @@ public final class AgentConnection {
     private boolean episodeTimedOut;
     private long spuriousRecoveries;
 
-    public AgentConnection(AgentConnectionConfig cfg, long nowNs, long seed, AgentEvents events) {
+    public AgentConnection(AgentConnectionConfig cfg, long nowNs, long seed) {
         this.cfg = cfg;
-        this.events = events;
         this.random = new SplittableRandom(seed);
         this.rtt = new RttEstimator(cfg.initialRttNs(), cfg.minRtoNs(), cfg.maxRtoNs(), cfg.maxAckDelayNs());
         long nonce = random.nextLong();
@@ -279,10 +281,19 @@ public final class AgentConnection {
             probes);
     }
 
+    /**
+     * The oldest event not yet taken, or null when there is none. Call it until null after every
+     * {@link #onDatagram} and {@link #poll}: events are only queued, never delivered by a call-back, so
+     * acting on one (opening a stream, reporting a loss) never happens inside another engine call.
+     */
+    public AgentEvent pollEvent() {
+        return events.poll();
+    }
+
     // ---------------------------------------------------------------- application calls
 
     /**
-     * Starts opening a stream; the answer arrives as {@link AgentEvents#onStreamReply}. Returns the stream
+     * Starts opening a stream; the answer arrives as {@link AgentEvent.StreamReplied}. Returns the stream
      * id, or -1 when not connected or the request does not fit in one datagram (path too long).
      */
     public int openStream(String path, long generation, FileIdentity identity, long previousGenerationLength) {
@@ -473,7 +484,7 @@ public final class AgentConnection {
             timers.stop(Timer.HELLO);
             received(nowNs);
             timers.set(Timer.KEEPALIVE, lastSentNs + keepaliveNs);
-            events.onConnected(connectionId, serverInstance);
+            events.add(new AgentEvent.Connected(connectionId, serverInstance));
         } else if (body instanceof Close c) {
             closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
         }
@@ -504,7 +515,8 @@ public final class AgentConnection {
                 streams.remove(s.id);
             }
             timers.setDue(Timer.CONTROL);
-            events.onStreamReply(s.id, r.getStatus(), r.getResumeOffset(), r.getGeneration(), r.getMessage());
+            events.add(new AgentEvent.StreamReplied(s.id, r.getStatus(), r.getResumeOffset(), r.getGeneration(),
+                r.getMessage()));
         } else if (body instanceof StreamClosed c) {
             AgentStream s = streams.get(c.getStreamId());
             if (s == null || s.phase != StreamPhase.CLOSING) {
@@ -512,7 +524,7 @@ public final class AgentConnection {
             }
             streams.remove(s.id);
             timers.setDue(Timer.CONTROL);
-            events.onStreamClosed(s.id, c.getDurableLength());
+            events.add(new AgentEvent.StreamClosed(s.id, c.getDurableLength()));
         } else if (body instanceof Close c) {
             closed(c.getCode(), c.getReason(), c.getRetryAfterMs());
         }
@@ -524,7 +536,7 @@ public final class AgentConnection {
         }
         state = State.CLOSED;
         closeCopies = 0;
-        events.onClosed(code, reason, retryAfterMs);
+        events.add(new AgentEvent.Closed(code, reason, retryAfterMs));
     }
 
     private void onAck(DirectBuffer buf, int index, int length, long nowNs) {
@@ -614,7 +626,11 @@ public final class AgentConnection {
         armProbe();
         assert counters() && ringMatchesCounters();
         for (int i = 0, n = ack.durableCount(); i < n; i++) {
-            events.onDurable(ack.durableStreamId(i), ack.durableOffset(i));
+            // A stream this connection does not hold (closed, refused, never opened) has nobody to tell.
+            AgentStream st = streams.get(ack.durableStreamId(i));
+            if (st != null) {
+                events.durable(st.durable, ack.durableOffset(i));
+            }
         }
     }
 
