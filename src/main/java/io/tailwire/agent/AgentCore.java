@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
@@ -49,23 +50,6 @@ public final class AgentCore {
         }
     }
 
-    private enum SlotState { OPENING, OPEN, CLOSING, REFUSED }
-
-    /** One generation's stream on the current connection. */
-    private static final class Slot {
-        final Generation gen;
-        final int streamId;
-        SlotState state = SlotState.OPENING;
-        /** Next offset to queue on the connection. */
-        long sendOffset;
-        long retryAt;
-
-        Slot(Generation gen, int streamId) {
-            this.gen = gen;
-            this.streamId = streamId;
-        }
-    }
-
     private final AgentConnectionConfig connectionConfig;
     private final Tailer tailer;
     private final AgentStateStore stateStore;
@@ -76,14 +60,10 @@ public final class AgentCore {
     private final UnsafeBuffer chunkView = new UnsafeBuffer(chunk);
 
     private AgentConnection connection;
-    private final Map<Integer, Slot> slotsById = new HashMap<>();
-    private final Map<Generation, Slot> slotsByGen = new IdentityHashMap<>();
-    /** Generations whose open the server refused for good (bad path): not asked again this run. */
-    private final Map<Generation, String> refused = new IdentityHashMap<>();
-    /** Fingerprint length of each generation as last written to the state file. */
-    private final Map<Generation, Integer> persistedFingerprint = new IdentityHashMap<>();
-    /** Generations whose next open asks the server to match by identity (generation 0). */
-    private final Map<Generation, Boolean> matchByIdentity = new IdentityHashMap<>();
+    /** One object per generation the agent has dealt with; pruned when the tailer no longer tracks it. */
+    private final Map<Generation, GenerationStream> byGeneration = new IdentityHashMap<>();
+    /** The same objects, by their stream on the current connection (cleared with the connection). */
+    private final Int2ObjectHashMap<GenerationStream> byStreamId = new Int2ObjectHashMap<>();
     /** The time of the call being served; the connection's events are handled inside it. */
     private long lastNow;
     private long reconnectAt;
@@ -271,8 +251,8 @@ public final class AgentCore {
                 listener.warn("LOST bytes " + e.from() + ".." + e.to() + " of " + e.path() + " generation "
                     + e.generation() + ": " + e.reason());
                 Generation g = findGeneration(e.path(), e.generation());
-                Slot s = g == null ? null : slotsByGen.get(g);
-                if (connected() && s != null && (s.state == SlotState.OPEN || s.state == SlotState.CLOSING)) {
+                GenerationStream s = g == null ? null : byGeneration.get(g);
+                if (connected() && s != null && s.hasStream() && isOpen(connection.streamPhase(s.streamId))) {
                     connection.reportLoss(s.streamId, e.from(), e.to(), e.reason());
                 } else if (g != null) {
                     // No open stream to report it on (disconnected, or the generation not open): it goes out
@@ -321,28 +301,34 @@ public final class AgentCore {
 
     private void openStreams(long now) {
         for (Generation g : tailer.shippable()) {
-            if (slotsByGen.containsKey(g) || refused.containsKey(g)) {
+            GenerationStream s = streamOf(g);
+            if (s.busy() || s.refusedForGood != null) {
                 continue;
             }
-            boolean byIdentity = !g.numberConfirmed() || matchByIdentity.containsKey(g);
+            boolean byIdentity = !g.numberConfirmed() || s.matchByIdentity;
             int id = connection.openStream(g.path(), byIdentity ? 0 : g.number(), g.identity(), g.previousLength());
-            Slot s = new Slot(g, id);
-            slotsById.put(id, s);
-            slotsByGen.put(g, s);
+            if (id > 0) {
+                s.streamId = id;
+                byStreamId.put(id, s);
+            } else {
+                s.streamId = GenerationStream.UNOPENABLE; // not asked again on this connection
+            }
         }
         // Streams refused for a passing reason are retried after a delay, as a fresh open.
-        List<Slot> retry = null;
-        for (Slot s : slotsByGen.values()) {
-            if (s.state == SlotState.REFUSED && now >= s.retryAt) {
-                retry = retry == null ? new ArrayList<>() : retry;
-                retry.add(s);
+        for (GenerationStream s : byGeneration.values()) {
+            if (s.retrying && now >= s.retryAtNs) {
+                s.retrying = false;
             }
         }
-        if (retry != null) {
-            for (Slot s : retry) {
-                forget(s);
-            }
-        }
+    }
+
+    private GenerationStream streamOf(Generation g) {
+        return byGeneration.computeIfAbsent(g, GenerationStream::new);
+    }
+
+    /** A stream that carries data and loss reports: answered OK, until STREAM_CLOSED. */
+    private static boolean isOpen(AgentConnection.StreamPhase phase) {
+        return phase == AgentConnection.StreamPhase.OPEN || phase == AgentConnection.StreamPhase.CLOSING;
     }
 
     /** Queues file bytes on the connection while it has room, fairly across generations. */
@@ -351,23 +337,22 @@ public final class AgentCore {
         while (progress) {
             progress = false;
             for (Generation g : tailer.shippable()) {
-                Slot s = slotsByGen.get(g);
-                if (s == null || s.state != SlotState.OPEN) {
+                GenerationStream s = byGeneration.get(g);
+                if (s == null || !s.hasStream() || connection.streamPhase(s.streamId) != AgentConnection.StreamPhase.OPEN) {
                     continue;
                 }
                 if (sendSome(s)) {
                     progress = true;
                 }
-                if (g.isEnded() && s.sendOffset >= g.finalLength() && s.state == SlotState.OPEN) {
+                if (g.isEnded() && s.sendOffset >= g.finalLength()) {
                     connection.closeStream(s.streamId, g.finalLength());
-                    s.state = SlotState.CLOSING;
                 }
             }
         }
     }
 
     /** Reads one chunk of the generation (no more than the connection can take) and queues it. */
-    private boolean sendSome(Slot s) {
+    private boolean sendSome(GenerationStream s) {
         long available = s.gen.available();
         long space = connection.sendSpace();
         int maxPayload = connection.maxPayload();
@@ -389,9 +374,9 @@ public final class AgentCore {
                 }
                 want = (int) Math.min(want, fp - s.sendOffset);
             }
-            if (persistedFingerprint.getOrDefault(s.gen, -1) < fp) {
+            if (s.persistedFingerprint < fp) {
                 saveState();
-                if (persistedFingerprint.getOrDefault(s.gen, -1) < fp && stateStore != null) {
+                if (s.persistedFingerprint < fp && stateStore != null) {
                     return false; // the save failed; saveState logged why, the next turn tries again
                 }
             }
@@ -426,9 +411,20 @@ public final class AgentCore {
         return at > 0;
     }
 
-    private void forget(Slot s) {
-        slotsById.remove(s.streamId);
-        slotsByGen.remove(s.gen);
+    /** The generation has no stream on this connection any more; the next turn may open one. */
+    private void forget(GenerationStream s) {
+        if (s.hasStream()) {
+            byStreamId.remove(s.streamId);
+        }
+        s.streamId = GenerationStream.NO_STREAM;
+        s.retrying = false;
+    }
+
+    /** Refused for a reason that may pass: asked again, as a fresh open, after {@link #REOPEN_DELAY_NS}. */
+    private void retryLater(GenerationStream s) {
+        forget(s);
+        s.retrying = true;
+        s.retryAtNs = lastNow + REOPEN_DELAY_NS;
     }
 
     // ---------------------------------------------------------------------------- connection events
@@ -458,14 +454,14 @@ public final class AgentCore {
     }
 
     private void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation, String message) {
-        Slot s = slotsById.get(streamId);
-        if (s == null || s.state != SlotState.OPENING) {
+        GenerationStream s = byStreamId.get(streamId);
+        if (s == null) {
             return;
         }
         Generation g = s.gen;
         switch (status) {
             case OK -> {
-                matchByIdentity.remove(g);
+                s.matchByIdentity = false;
                 clearRefusal(g);
                 if (!g.numberConfirmed() || g.number() != generation) {
                     tailer.adoptGeneration(g, generation);
@@ -475,9 +471,8 @@ public final class AgentCore {
                     // shipping the held bytes twice (system sim finding F3).
                     saveSoon = true;
                 }
-                // Open before the seek: a seek into bytes that are gone reports them lost, and the LOSS_REPORT
-                // goes out on this stream.
-                s.state = SlotState.OPEN;
+                // The connection holds the stream open already: a seek into bytes that are gone reports them
+                // lost, and the LOSS_REPORT goes out on this stream.
                 for (UnsentLoss l : tailer.takeUnsentLosses(g)) {
                     connection.reportLoss(s.streamId, l.getFromOffset(), l.getToOffset(), l.getReason());
                     listener.info(g.path() + " #" + g.number() + ": reported the loss of bytes " + l.getFromOffset()
@@ -497,7 +492,7 @@ public final class AgentCore {
                     closeGeneration(s);
                 } else {
                     // Our numbering is behind the server's (an old state file): let the server match by identity.
-                    matchByIdentity.put(g, Boolean.TRUE);
+                    s.matchByIdentity = true;
                     forget(s);
                 }
             }
@@ -505,7 +500,7 @@ public final class AgentCore {
                 // Our numbering does not fit what the server holds: let it match by identity (wire-spec 6.1).
                 listener.warn(g.path() + " #" + g.number() + ": server refused the generation (" + status + ": "
                     + message + "); reopening it by identity");
-                matchByIdentity.put(g, Boolean.TRUE);
+                s.matchByIdentity = true;
                 forget(s);
             }
             case GENERATION_CLOSED -> {
@@ -515,8 +510,7 @@ public final class AgentCore {
                     // again later, when the file has been rotated away.
                     refusalOf(g).on("#" + g.number() + ": server already closed this generation at " + resumeOffset
                         + " bytes; asking again every " + REOPEN_DELAY_NS / 1_000_000 + " ms", lastNow);
-                    s.state = SlotState.REFUSED;
-                    s.retryAt = lastNow + REOPEN_DELAY_NS;
+                    retryLater(s);
                 } else {
                     // We crashed after STREAM_CLOSED and before saving it: the close stands where the server has it.
                     clearRefusal(g);
@@ -531,15 +525,14 @@ public final class AgentCore {
             }
             case BAD_PATH -> {
                 listener.warn(g.path() + ": server refused the path (" + message + "); not shipping it");
-                refused.put(g, message);
+                s.refusedForGood = message;
                 forget(s);
             }
             default -> {
                 refusalOf(g).on("server cannot take the stream now (" + status + "); retrying every "
                         + REOPEN_DELAY_NS / 1_000_000 + " ms", lastNow);
                 listener.debug(g.path() + ": " + status + ": " + message);
-                s.state = SlotState.REFUSED;
-                s.retryAt = lastNow + REOPEN_DELAY_NS;
+                retryLater(s);
             }
         }
     }
@@ -557,7 +550,7 @@ public final class AgentCore {
     }
 
     private void onDurable(int streamId, long durableOffset) {
-        Slot s = slotsById.get(streamId);
+        GenerationStream s = byStreamId.get(streamId);
         if (s != null) {
             tailer.durable(s.gen, durableOffset);
             stateDirty = true;
@@ -565,8 +558,8 @@ public final class AgentCore {
     }
 
     private void onStreamClosed(int streamId, long durableLength) {
-        Slot s = slotsById.get(streamId);
-        if (s == null || s.state != SlotState.CLOSING) {
+        GenerationStream s = byStreamId.get(streamId);
+        if (s == null) {
             return;
         }
         if (durableLength >= s.gen.finalLength()) {
@@ -577,7 +570,7 @@ public final class AgentCore {
         }
     }
 
-    private void closeGeneration(Slot s) {
+    private void closeGeneration(GenerationStream s) {
         forget(s);
         try {
             tailer.closed(s.gen);
@@ -590,8 +583,11 @@ public final class AgentCore {
     }
 
     private void onClosed(CloseCode code, String reason, long retryAfterMs) {
-        slotsById.clear();
-        slotsByGen.clear();
+        byStreamId.clear();
+        for (GenerationStream s : byGeneration.values()) {
+            s.streamId = GenerationStream.NO_STREAM;
+            s.retrying = false;
+        }
         connection = null;
         failedAttempts++;
         long cap = Math.min(RECONNECT_MAX_NS, RECONNECT_MIN_NS << Math.min(20, failedAttempts - 1));
@@ -623,24 +619,31 @@ public final class AgentCore {
     public void saveState() {
         if (stateStore == null) {
             stateDirty = false;
-            persistedFingerprint.clear();
-            for (Generation g : tailer.generations()) {
-                persistedFingerprint.put(g, g.identity().getFingerprintLength());
-            }
+            savedFingerprints();
             return;
         }
         try {
             stateStore.save(tailer.snapshot());
             stateSaveFailure.clear(lastNow);
             stateDirty = false;
-            persistedFingerprint.clear();
-            for (Generation g : tailer.generations()) {
-                persistedFingerprint.put(g, g.identity().getFingerprintLength());
-            }
+            savedFingerprints();
         } catch (IOException e) {
             stateSaveFailure.on("cannot save (" + LoggedCondition.describe(e) + "; positions are kept in memory, the"
                 + " server's offsets still prevent loss and duplicates)", lastNow);
         }
+    }
+
+    /**
+     * Records the fingerprint length of every tracked generation as saved, and drops what is kept about
+     * generations the tailer no longer tracks (closed or forgotten), unless one still has a stream.
+     */
+    private void savedFingerprints() {
+        Map<Generation, Boolean> tracked = new IdentityHashMap<>();
+        for (Generation g : tailer.generations()) {
+            tracked.put(g, Boolean.TRUE);
+            streamOf(g).persistedFingerprint = g.identity().getFingerprintLength();
+        }
+        byGeneration.values().removeIf(s -> !tracked.containsKey(s.gen) && !s.busy());
     }
 
     // ---------------------------------------------------------------------------------------- status

@@ -81,7 +81,8 @@ public final class AgentConnection {
         boolean retransmitted;
     }
 
-    private enum StreamPhase { OPENING, OPEN, REFUSED, CLOSING }
+    /** Where a stream is between {@link #openStream} and STREAM_CLOSED; a refused stream is forgotten at once. */
+    public enum StreamPhase { OPENING, OPEN, CLOSING }
 
     /** The connection's timers; {@link #nextDeadline} is the earliest armed one (plus "data can go now"). */
     enum Timer {
@@ -255,6 +256,12 @@ public final class AgentConnection {
         return peerWindow;
     }
 
+    /** The phase of a stream this connection holds; null for one it does not (refused, closed, unknown). */
+    public StreamPhase streamPhase(int streamId) {
+        AgentStream s = streams.get(streamId);
+        return s == null ? null : s.phase;
+    }
+
     public long congestionWindow() {
         return cc == null ? 0 : cc.window();
     }
@@ -359,7 +366,7 @@ public final class AgentConnection {
     /** Ends a generation: STREAM_CLOSE is sent once its data is acknowledged, repeated until answered. */
     public void closeStream(int streamId, long finalLength) {
         AgentStream s = streams.get(streamId);
-        if (s == null || s.phase == StreamPhase.REFUSED) {
+        if (s == null) {
             return;
         }
         s.phase = StreamPhase.CLOSING;
@@ -510,8 +517,9 @@ public final class AgentConnection {
             if (s == null || s.phase != StreamPhase.OPENING) {
                 return; // duplicate reply
             }
-            s.phase = r.getStatus() == StreamStatus.OK ? StreamPhase.OPEN : StreamPhase.REFUSED;
-            if (s.phase == StreamPhase.REFUSED) {
+            if (r.getStatus() == StreamStatus.OK) {
+                s.phase = StreamPhase.OPEN;
+            } else {
                 streams.remove(s.id);
             }
             timers.setDue(Timer.CONTROL);
