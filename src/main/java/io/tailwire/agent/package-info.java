@@ -19,10 +19,11 @@
  *       {@code snapshot()} with {@code AgentStateStore.save} now and then and at shutdown.</li>
  * </ol>
  *
- * <p>{@link io.tailwire.agent.AgentCore} does all this: it keeps one {@code GenerationStream} per generation
- * (its stream on the current connection, a refusal, how the next open asks, the fingerprint saved), and
- * after each call into the {@link io.tailwire.engine.AgentConnection} takes the connection's queued
- * {@link io.tailwire.engine.AgentEvent}s and acts on them, outside the connection: a stream's phase
- * (opening, open, closing) is the connection's, not kept twice.
+ * <p>{@link io.tailwire.agent.AgentCore} does all this: after each call into the
+ * {@link io.tailwire.engine.AgentConnection} it takes the connection's queued
+ * {@link io.tailwire.engine.AgentEvent}s and acts on them, outside the connection. Its streams room,
+ * {@code AgentStreams}, keeps one {@code GenerationStream} per generation (its stream on the current
+ * connection, a refusal, how the next open asks, the fingerprint saved); a stream's phase (opening, open,
+ * closing) is the connection's, not kept twice.
  */
 package io.tailwire.agent;
