@@ -18,5 +18,12 @@
  *   <li>Durable offsets from ACK/STREAM_REPLY/STREAM_CLOSED: {@code durable(g, offset)}; save
  *       {@code snapshot()} with {@code AgentStateStore.save} now and then and at shutdown.</li>
  * </ol>
+ *
+ * <p>{@link io.tailwire.agent.AgentCore} does all this: after each call into the
+ * {@link io.tailwire.engine.AgentConnection} it takes the connection's queued
+ * {@link io.tailwire.engine.AgentEvent}s and acts on them, outside the connection. Its streams room,
+ * {@code AgentStreams}, keeps one {@code GenerationStream} per generation (its stream on the current
+ * connection, a refusal, how the next open asks, the fingerprint saved); a stream's phase (opening, open,
+ * closing) is the connection's, not kept twice.
  */
 package io.tailwire.agent;

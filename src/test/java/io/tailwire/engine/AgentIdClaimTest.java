@@ -44,7 +44,7 @@ class AgentIdClaimTest {
     long now = 1_000 * NANOS_PER_MILLI;
 
     /** One agent process: an instance identity, an address, a source file it ships on connect. */
-    final class Claimant implements AgentEvents {
+    final class Claimant implements AgentEventHandler {
         final InetSocketAddress address;
         final ByteString instance;
         final byte[] source;
@@ -59,8 +59,7 @@ class AgentIdClaimTest {
             this.address = new InetSocketAddress(host, port);
             this.instance = instance;
             this.source = source;
-            this.conn = new AgentConnection(AgentConnectionConfig.defaults(ID).withInstanceId(instance), now, seed,
-                this);
+            this.conn = new AgentConnection(AgentConnectionConfig.defaults(ID).withInstanceId(instance), now, seed);
             claimants.add(this);
         }
 
@@ -68,7 +67,7 @@ class AgentIdClaimTest {
         void reconnect(long seed) {
             connected = false;
             closedCode = null;
-            conn = new AgentConnection(AgentConnectionConfig.defaults(ID).withInstanceId(instance), now, seed, this);
+            conn = new AgentConnection(AgentConnectionConfig.defaults(ID).withInstanceId(instance), now, seed);
         }
 
         void feed() {
@@ -123,12 +122,14 @@ class AgentIdClaimTest {
             while ((n = c.conn.poll(out, now)) > 0) {
                 server.onDatagram(c.address, out, 0, n, now);
             }
+            AgentEventHandler.drain(c.conn, c);
         }
         int n;
         while ((n = server.poll(out, now)) > 0) {
             for (Claimant c : claimants) {
                 if (c.running && c.address.equals(server.lastDestination())) {
                     c.conn.onDatagram(out, 0, n, now);
+                    AgentEventHandler.drain(c.conn, c);
                 }
             }
         }

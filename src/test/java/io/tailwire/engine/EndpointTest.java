@@ -129,6 +129,7 @@ class EndpointTest {
                 io.tailwire.wire.Checksum.seal(ub, 0, len);
             }
             h.agent.onDatagram(ub, 0, len, h.now);
+            AgentEventHandler.drain(h.agent, h);
         }
         assertEquals(AgentConnection.State.CONNECTED, h.agent.state());
         assertEquals(conn, h.agent.connectionId());
@@ -170,7 +171,7 @@ class EndpointTest {
         AgentConnection old = h.agent;
         long oldId = old.connectionId();
         h.connected = false;
-        h.agent = new AgentConnection(AgentConnectionConfig.defaults("agent-1"), h.now, 15, h);
+        h.agent = new AgentConnection(AgentConnectionConfig.defaults("agent-1"), h.now, 15);
         assertTrue(h.runUntil(() -> h.connected, 1000 * NANOS_PER_MILLI), () -> h.log + " " + h.sentByServer.stream()
             .map(Harness::type).toList() + h.sentByAgent.stream().map(Harness::type).toList() + h.agent.stats());
         assertFalse(oldId == h.agent.connectionId());

@@ -22,7 +22,7 @@ class EngineInvariantsTest {
     @Test
     void bytesInFlightThatDisagreeWithTheSlotsAreCaughtByTheNextAck() throws Exception {
         Harness h = AgentAckTest.withPacketsInFlight(10);
-        set(h.agent, "bytesInFlight", h.agent.bytesInFlight() - 100);
+        set(window(h.agent), "bytesInFlight", h.agent.bytesInFlight() - 100);
         AssertionError e = assertThrows(AssertionError.class,
             () -> h.deliverRaw(AgentAckTest.ack(h.agent.connectionId(), 5, 50_000), false));
         assertTrue(e.getMessage().contains("bytes in flight"), e.getMessage());
@@ -31,7 +31,7 @@ class EngineInvariantsTest {
     @Test
     void aSendPointPastTheQueuedPacketsIsCaughtByTheNextPoll() throws Exception {
         Harness h = AgentAckTest.withPacketsInFlight(3);
-        set(h.agent, "sendNext", 4L); // packets 0..2 exist: 4 is past nextPn
+        set(window(h.agent), "sendNext", 4L); // packets 0..2 exist: 4 is past nextPn
         AssertionError e = assertThrows(AssertionError.class,
             () -> h.agent.poll(new UnsafeBuffer(new byte[2048]), h.now + NANOS_PER_MILLI));
         assertTrue(e.getMessage().contains("ring out of order"), e.getMessage());
@@ -68,6 +68,13 @@ class EngineInvariantsTest {
         set(rtt, "srttNs", NANOS_PER_MILLI); // under the 10 ms minimum: no average of samples can get there
         AssertionError e = assertThrows(AssertionError.class, () -> rtt.onSample(10 * NANOS_PER_MILLI, 0, NANOS_PER_MILLI));
         assertTrue(e.getMessage().contains("srtt"), e.getMessage());
+    }
+
+    /** The connection's send window, where the ring and its counters live. */
+    private static SendWindow window(AgentConnection agent) throws ReflectiveOperationException {
+        Field f = AgentConnection.class.getDeclaredField("window");
+        f.setAccessible(true);
+        return (SendWindow) f.get(agent);
     }
 
     private static void set(Object target, String field, long value) throws ReflectiveOperationException {

@@ -19,7 +19,7 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Moves datagrams between one AgentConnection and a ServerEndpoint in virtual time, with seeded
  * loss, duplication and delay jitter (reordering), and records what the agent's events say.
  */
-final class Harness implements AgentEvents {
+final class Harness implements AgentEventHandler {
     static final InetSocketAddress AGENT_ADDR = new InetSocketAddress("10.0.0.1", 40000);
 
     record Packet(long at, long seq, boolean toServer, byte[] bytes) {
@@ -62,7 +62,7 @@ final class Harness implements AgentEvents {
     Harness(long seed, ServerEndpointConfig scfg, AgentConnectionConfig acfg) {
         rnd = new SplittableRandom(seed);
         server = new ServerEndpoint(scfg, "secret".getBytes(), seed ^ 0x5eed, store, ServerEvents.NONE);
-        agent = new AgentConnection(acfg, now, seed, this);
+        agent = new AgentConnection(acfg, now, seed);
     }
 
     Harness(long seed) {
@@ -85,8 +85,10 @@ final class Harness implements AgentEvents {
 
     /** Polls both sides dry, then advances time to the next event. */
     void step() {
+        AgentEventHandler.drain(agent, this); // what a test's own calls into the agent queued
         for (int guard = 0; guard < 100_000; guard++) {
             int len = agent.poll(out, now);
+            AgentEventHandler.drain(agent, this);
             if (len == 0) {
                 break;
             }
@@ -137,6 +139,7 @@ final class Harness implements AgentEvents {
                 server.onDatagram(AGENT_ADDR, b, 0, p.bytes.length, now);
             } else {
                 agent.onDatagram(b, 0, p.bytes.length, now);
+                AgentEventHandler.drain(agent, this);
             }
         }
     }
@@ -158,6 +161,7 @@ final class Harness implements AgentEvents {
             server.onDatagram(AGENT_ADDR, b, 0, bytes.length, now);
         } else {
             agent.onDatagram(b, 0, bytes.length, now);
+            AgentEventHandler.drain(agent, this);
         }
     }
 

@@ -159,7 +159,7 @@ class HostilePeerTest {
     // ------------------------------------------------------------------ issue 13 item 3
 
     /** A second agent on the harness's server, from its own address; datagrams moved by {@link #pump}. */
-    static final class Second implements AgentEvents {
+    static final class Second implements AgentEventHandler {
         final java.net.InetSocketAddress addr;
         final AgentConnection conn;
         boolean connected;
@@ -167,7 +167,7 @@ class HostilePeerTest {
 
         Second(Harness h, String agentId, java.net.InetSocketAddress addr) {
             this.addr = addr;
-            this.conn = new AgentConnection(AgentConnectionConfig.defaults(agentId), h.now, 7, this);
+            this.conn = new AgentConnection(AgentConnectionConfig.defaults(agentId), h.now, 7);
         }
 
         @Override public void onConnected(long connectionId, long serverInstance) { connected = true; }
@@ -184,9 +184,11 @@ class HostilePeerTest {
                 while ((n = conn.poll(b, h.now)) > 0) {
                     h.server.onDatagram(addr, b, 0, n, h.now);
                 }
+                AgentEventHandler.drain(conn, this);
                 while ((n = h.server.poll(b, h.now)) > 0) {
                     if (addr.equals(h.server.lastDestination())) {
                         conn.onDatagram(b, 0, n, h.now);
+                        AgentEventHandler.drain(conn, this);
                     }
                 }
                 h.now += NANOS_PER_MILLI;

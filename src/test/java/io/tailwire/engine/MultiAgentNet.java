@@ -23,7 +23,7 @@ final class MultiAgentNet {
     private record Pkt(long at, long seq, int agent, boolean toServer, byte[] bytes) {
     }
 
-    final class Peer implements AgentEvents {
+    final class Peer implements AgentEventHandler {
         final int index;
         final InetSocketAddress addr;
         final AgentConnection conn;
@@ -36,7 +36,7 @@ final class MultiAgentNet {
             this.index = index;
             this.addr = new InetSocketAddress("10.0.0." + (index + 1), 40000);
             this.conn = new AgentConnection(AgentConnectionConfig.defaults("agent-" + index)
-                .withSendBufferBytes(4 << 20), now, seed, this);
+                .withSendBufferBytes(4 << 20), now, seed);
         }
 
         @Override
@@ -187,6 +187,7 @@ final class MultiAgentNet {
             feed(p);
             for (int guard = 0; guard < 100_000; guard++) {
                 int len = p.conn.poll(out, now);
+                AgentEventHandler.drain(p.conn, p);
                 if (len == 0) {
                     break;
                 }
@@ -267,6 +268,7 @@ final class MultiAgentNet {
                 server.onDatagram(peers[p.agent].addr, b, 0, p.bytes.length, now);
             } else {
                 peers[p.agent].conn.onDatagram(b, 0, p.bytes.length, now);
+                AgentEventHandler.drain(peers[p.agent].conn, peers[p.agent]);
             }
         }
     }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
-import io.tailwire.engine.AgentEvents;
+import io.tailwire.engine.AgentEventHandler;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.FileIdentity;
 import io.tailwire.proto.StreamOpen;
@@ -217,7 +217,7 @@ class HostileNamesTest {
      * it sends whatever names it is given. Replies to hand-built opens are picked out before the
      * connection (which does not know those stream ids) sees them.
      */
-    private static final class RawAgent implements AgentEvents, AutoCloseable {
+    private static final class RawAgent implements AgentEventHandler, AutoCloseable {
         final AgentConnection conn;
         final Map<Integer, StreamReply> replies = new HashMap<>();
         final Map<Integer, StreamReply> rawReplies = new HashMap<>();
@@ -233,7 +233,7 @@ class HostileNamesTest {
             this.maxDatagram = maxDatagram;
             AgentConnectionConfig cfg = AgentConnectionConfig.defaults(agentId).withMaxDatagramSize(maxDatagram)
                 .withSendBufferBytes(1 << 20);
-            this.conn = new AgentConnection(cfg, System.nanoTime(), SEED, this);
+            this.conn = new AgentConnection(cfg, System.nanoTime(), SEED);
             this.ch = DatagramChannel.open();
             ch.configureBlocking(false);
             ch.connect(server);
@@ -269,12 +269,14 @@ class HostileNamesTest {
                         }
                     }
                     conn.onDatagram(rxView, 0, n, now);
+                    AgentEventHandler.drain(conn, this);
                 }
                 int len;
                 while ((len = conn.poll(txView, now)) > 0) {
                     tx.clear().limit(len);
                     ch.write(tx);
                 }
+                AgentEventHandler.drain(conn, this);
                 Thread.sleep(1);
             }
         }

@@ -2,7 +2,7 @@ package io.tailwire.server.store;
 
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
-import io.tailwire.engine.AgentEvents;
+import io.tailwire.engine.AgentEventHandler;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
@@ -46,7 +46,7 @@ class ServerEndpointGenerationTest {
     AgentConnection conn;
     long now = 1_000 * NANOS_PER_MILLI;
 
-    final class Agent implements AgentEvents {
+    final class Agent implements AgentEventHandler {
         final Map<Integer, StreamStatus> status = new HashMap<>();
         final Map<Integer, Long> resume = new HashMap<>();
         final Map<Integer, Long> closed = new HashMap<>();
@@ -91,7 +91,7 @@ class ServerEndpointGenerationTest {
         agent.status.clear(); // a new connection numbers its streams from 1 again
         agent.resume.clear();
         agent.closed.clear();
-        conn = new AgentConnection(AgentConnectionConfig.defaults("a"), now, 7, agent);
+        conn = new AgentConnection(AgentConnectionConfig.defaults("a"), now, 7);
         assertTrue(run(() -> conn.state() == AgentConnection.State.CONNECTED));
     }
 
@@ -113,9 +113,11 @@ class ServerEndpointGenerationTest {
             for (int n; (n = conn.poll(out, now)) > 0; ) {
                 server.onDatagram(AGENT, new UnsafeBuffer(copy(out, n)), 0, n, now);
             }
+            AgentEventHandler.drain(conn, agent);
             for (int n; (n = server.poll(out, now)) > 0; ) {
                 if (AGENT.equals(server.lastDestination())) {
                     conn.onDatagram(new UnsafeBuffer(copy(out, n)), 0, n, now);
+                    AgentEventHandler.drain(conn, agent);
                 }
             }
             if (store.syncDirty() > 0) {

@@ -6,7 +6,7 @@ import static io.tailwire.io.Units.NANOS_PER_SECOND;
 import io.tailwire.config.Configuration;
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
-import io.tailwire.engine.AgentEvents;
+import io.tailwire.engine.AgentEvent;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.proto.CloseCode;
@@ -122,6 +122,7 @@ public final class EngineRun {
     private final MemoryStreamStore store;
     private final ServerEndpoint server;
     private final AgentConnection agent;
+    private final Events events = new Events();
     private final AgentNode agentNode;
     private final ServerNode serverNode;
     private final long start;
@@ -280,7 +281,7 @@ public final class EngineRun {
         byte[] secret = new byte[32];
         sim.random().child("secret").nextBytes(secret);
         server = new ServerEndpoint(scfg, secret, sim.random().child("server").nextLong(), store, null);
-        agent = new AgentConnection(acfg, start, sim.random().child("agent").nextLong(), new Events());
+        agent = new AgentConnection(acfg, start, sim.random().child("agent").nextLong());
         agentNode = new AgentNode();
         serverNode = new ServerNode();
         sim.addNode(agentNode);
@@ -437,14 +438,29 @@ public final class EngineRun {
         }
     }
 
-    private final class Events implements AgentEvents {
-        @Override
-        public void onConnected(long connectionId, long serverInstance) {
+    /** The application's side of the agent: takes the connection's queued events after each engine call. */
+    private final class Events {
+        void drain() {
+            for (AgentEvent e = agent.pollEvent(); e != null; e = agent.pollEvent()) {
+                if (e instanceof AgentEvent.Durable d) {
+                    onDurable(d.streamId(), d.offset());
+                } else if (e instanceof AgentEvent.StreamReplied r) {
+                    onStreamReply(r.streamId(), r.status(), r.resumeOffset(), r.generation(), r.message());
+                } else if (e instanceof AgentEvent.StreamClosed c) {
+                    onStreamClosed(c.streamId(), c.durableLength());
+                } else if (e instanceof AgentEvent.Connected c) {
+                    onConnected(c.connectionId(), c.serverInstance());
+                } else if (e instanceof AgentEvent.Closed c) {
+                    onClosed(c.code(), c.reason(), c.retryAfterMs());
+                }
+            }
+        }
+
+        void onConnected(long connectionId, long serverInstance) {
             sim.log("app", "connected " + Long.toHexString(connectionId));
         }
 
-        @Override
-        public void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation,
+        void onStreamReply(int streamId, StreamStatus status, long resumeOffset, long generation,
                                   String message) {
             AppStream s = bySid.get(streamId);
             sim.log("app", "reply " + streamId + " " + status + " resume " + resumeOffset);
@@ -459,8 +475,7 @@ public final class EngineRun {
             s.open = true;
         }
 
-        @Override
-        public void onDurable(int streamId, long durableOffset) {
+        void onDurable(int streamId, long durableOffset) {
             AppStream s = bySid.get(streamId);
             if (s == null || durableOffset > s.source.length || durableOffset > s.queued) {
                 fail("durable hint " + durableOffset + " for stream " + streamId + " beyond what was sent");
@@ -469,8 +484,7 @@ public final class EngineRun {
             s.durableHint = Math.max(s.durableHint, durableOffset);
         }
 
-        @Override
-        public void onStreamClosed(int streamId, long durableLength) {
+        void onStreamClosed(int streamId, long durableLength) {
             AppStream s = bySid.get(streamId);
             sim.log("app", "closed " + streamId + " durable " + durableLength);
             if (s == null || !s.closeRequested || s.closedDurable >= 0) {
@@ -487,8 +501,7 @@ public final class EngineRun {
             }
         }
 
-        @Override
-        public void onClosed(CloseCode code, String reason, long retryAfterMs) {
+        void onClosed(CloseCode code, String reason, long retryAfterMs) {
             fail("connection closed under the application: " + code + " " + reason);
         }
     }
@@ -651,6 +664,7 @@ public final class EngineRun {
         protected void receive(java.net.InetSocketAddress from, byte[] bytes, long now) {
             observeDown(bytes);
             agent.onDatagram(new UnsafeBuffer(bytes), 0, bytes.length, now);
+            events.drain();
             app(now);
         }
 
@@ -667,6 +681,7 @@ public final class EngineRun {
         protected Outgoing poll(long now) {
             while (true) {
                 int len = agent.poll(out, now);
+                events.drain();
                 if (len <= 0) {
                     return null;
                 }
