@@ -260,8 +260,9 @@ public final class AgentCore implements AgentEvents {
             case LOSS -> {
                 lossEvents++;
                 lossBytes += Math.max(0, e.to() - e.from());
-                listener.warn("LOST bytes " + e.from() + ".." + e.to() + " of " + e.path() + " generation "
-                    + e.generation() + ": " + e.reason());
+                // An empty range is a loss of unknown size (wire-spec 6.5): say so rather than "0 bytes".
+                listener.warn("LOST bytes " + e.from() + ".." + (e.unknownSize() ? "? (possibly; how many is unknown)"
+                    : e.to()) + " of " + e.path() + " generation " + e.generation() + ": " + e.reason());
                 Generation g = findGeneration(e.path(), e.generation());
                 Slot s = g == null ? null : slotsByGen.get(g);
                 if (connected() && s != null && (s.state == SlotState.OPEN || s.state == SlotState.CLOSING)) {
