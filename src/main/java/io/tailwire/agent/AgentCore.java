@@ -229,8 +229,9 @@ public final class AgentCore {
             case LOSS -> {
                 lossEvents++;
                 lossBytes += Math.max(0, e.to() - e.from());
-                listener.warn("LOST bytes " + e.from() + ".." + e.to() + " of " + e.path() + " generation "
-                    + e.generation() + ": " + e.reason());
+                // An empty range is a loss of unknown size (wire-spec 6.5): say so rather than "0 bytes".
+                listener.warn("LOST bytes " + e.from() + ".." + (e.unknownSize() ? "? (possibly; how many is unknown)"
+                    : e.to()) + " of " + e.path() + " generation " + e.generation() + ": " + e.reason());
                 Generation g = findGeneration(e.path(), e.generation());
                 AgentConnection open = connected() ? connection : null;
                 if (g != null && !streams.reportLoss(open, g, e.from(), e.to(), e.reason())) {

@@ -29,6 +29,16 @@ public final class Generation {
     FileKey key;
     /** Null once the bytes can no longer be read (content destroyed, handle dropped, file gone). */
     FsFile handle;
+    /**
+     * Device and inode of the file {@link #handle} reads when it is not the generation's own file but the copy
+     * copytruncate made of it (app.log.1): the rest of the generation is shipped from there. Null otherwise.
+     */
+    FileKey copyKey;
+    /**
+     * Restored from state with its file gone: bytes written after the agent's last look may be lost too, and
+     * nothing tells how many. Reported as a loss of unknown size once the server's resume offset is known.
+     */
+    boolean tailUnknown;
     State state;
     /** Largest size observed. */
     long size;
@@ -57,6 +67,11 @@ public final class Generation {
         this.state = state;
         this.lastChangeNanos = now;
         this.lastVerifyNanos = now;
+    }
+
+    /** Device and inode of the file the handle reads: the copy's, if the generation is read from one. */
+    FileKey heldKey() {
+        return copyKey != null ? copyKey : key;
     }
 
     /** Source path as sent in STREAM_OPEN. */

@@ -21,7 +21,10 @@ public record TailEvent(Kind kind, String path, long generation, long from, long
         DELETION,
         /** A generation's final length is known ({@code to} = final length). */
         FINISHED,
-        /** Bytes [from, to) of the generation are gone and will never be shipped. */
+        /**
+         * Bytes [from, to) of the generation are gone and will never be shipped. {@code from == to}: bytes from
+         * {@code from} on may be gone, how many (possibly none) is unknown (wire-spec.md 6.5).
+         */
         LOSS,
         /** A generation from the state file was found again ({@code reason} says where). */
         RESTORED,
@@ -48,6 +51,11 @@ public record TailEvent(Kind kind, String path, long generation, long from, long
 
     static TailEvent ofPath(Kind kind, String path, String reason) {
         return new TailEvent(kind, path, 0, -1, -1, reason, null);
+    }
+
+    /** A LOSS whose size is unknown: bytes from {@link #from} on may be gone (wire-spec.md 6.5). */
+    public boolean unknownSize() {
+        return kind == Kind.LOSS && from == to;
     }
 
     /** The generation's number now (it may have moved up since the event was made), or the number carried. */

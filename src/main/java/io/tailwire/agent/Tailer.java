@@ -127,7 +127,7 @@ public final class Tailer implements Closeable {
         for (PathTrack t : tracks.values()) {
             for (Generation g : t.gens) {
                 if (g.handle != null) {
-                    live.add(g.key);
+                    live.add(g.heldKey());
                 }
             }
         }
@@ -189,11 +189,118 @@ public final class Tailer implements Closeable {
                 seenClaimed.add(key);
                 continue;
             }
+            if (copyOfKnownGeneration(e, key, seenClaimed)) {
+                continue;
+            }
             tracks.put(name, new PathTrack(e, true, false));
             headsVersion++;
             changed = true;
         }
         return changed;
+    }
+
+    /**
+     * Whether {@code p}, matched by a glob, is the copy copytruncate made of a generation this tailer ships or
+     * shipped under its own path (a rotated name of that path, same directory, the generation's first bytes):
+     * its bytes are that generation's and must not ship a second time as a path of their own. A copy of a
+     * closed generation is claimed like a renamed file; one of a generation still queued is skipped only,
+     * since {@link #truncated} may yet read the rest of the generation from it.
+     */
+    private boolean copyOfKnownGeneration(Path p, FileKey key, Set<FileKey> seenClaimed) throws IOException {
+        for (PathTrack t : tracks.values()) {
+            if (!isRotatedName(t.path, p)) {
+                continue;
+            }
+            try (FsFile f = fs.openRead(p)) {
+                if (f == null || !key.equals(f.key())) {
+                    return false;
+                }
+                for (Generation g : t.gens) {
+                    if (g.identity.getFingerprintLength() > 0 && FileIdentities.prefixMatches(f, g.identity, scratch)) {
+                        return true;
+                    }
+                }
+                FileIdentity closed = t.lastClosedIdentity;
+                if (closed != null && closed.getFingerprintLength() > 0
+                    && FileIdentities.prefixMatches(f, closed, scratch)) {
+                    claimed.put(key, TrackedFile.newBuilder().setPath(t.name).setGeneration(t.lastClosedNumber)
+                        .setIdentity(withKey(closed, key)).setDurableOffset(t.lastClosedFinal)
+                        .setReadOffset(t.lastClosedFinal).setFinished(true).build());
+                    seenClaimed.add(key);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static FileIdentity withKey(FileIdentity id, FileKey key) {
+        return id.toBuilder().setDevice(key.device()).setInode(key.inode()).build();
+    }
+
+    /**
+     * A rotated name of {@code path}: same directory, the path's file name followed by '.', '-' or '_' and more
+     * (app.log.1, app.log-20240101, app.log_old), and not a path this tailer tails itself.
+     */
+    private boolean isRotatedName(Path path, Path c) {
+        if (c.getParent() == null || !c.getParent().equals(path.getParent())) {
+            return false;
+        }
+        String base = path.getFileName().toString();
+        String name = c.getFileName().toString();
+        return name.length() > base.length() + 1 && name.startsWith(base) && ".-_".indexOf(name.charAt(base.length())) >= 0
+            && !tracks.containsKey(c.toString());
+    }
+
+    private record Copy(Path path, FsFile handle, FileKey key, long size) {
+    }
+
+    /**
+     * The copy copytruncate made of a generation whose own file was truncated (or is gone): among the rotated
+     * names of the path, a file other than {@code exclude} whose first bytes match {@code id} and that holds at
+     * least {@code minSize} bytes; the largest if several do. Null if none does: the bytes are gone.
+     */
+    private Copy findCopy(PathTrack t, FileIdentity id, FileKey exclude, long minSize) throws IOException {
+        Path dir = t.path.getParent();
+        if (dir == null || id.getFingerprintLength() == 0) {
+            return null; // an empty fingerprint matches anything: no file can be told to be this one's copy
+        }
+        List<Path> siblings = new ArrayList<>(fs.list(dir));
+        siblings.sort(null);
+        Copy best = null;
+        for (Path c : siblings) {
+            FileKey k = isRotatedName(t.path, c) ? fs.key(c) : null;
+            if (k == null || k.equals(exclude) || heldElsewhere(k)) {
+                continue;
+            }
+            FsFile h = fs.openRead(c);
+            if (h == null) {
+                continue;
+            }
+            long size = h.size();
+            if (k.equals(h.key()) && size >= minSize && (best == null || size > best.size())
+                && FileIdentities.prefixMatches(h, id, scratch)) {
+                if (best != null) {
+                    best.handle().close();
+                }
+                best = new Copy(c, h, k, size);
+            } else {
+                h.close();
+            }
+        }
+        return best;
+    }
+
+    /** A file some generation is reading already (a renamed one, or a copy adopted before). */
+    private boolean heldElsewhere(FileKey k) {
+        for (PathTrack t : tracks.values()) {
+            for (Generation g : t.gens) {
+                if (g.handle != null && g.heldKey().equals(k)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private boolean sameContent(Path p, FileIdentity id) throws IOException {
@@ -235,7 +342,7 @@ public final class Tailer implements Closeable {
             return changed;
         }
         for (Generation g : t.gens) {
-            if (g.handle != null && g.key.equals(key)) {
+            if (g.handle != null && g.heldKey().equals(key)) {
                 // The file we still hold came back to the path (renamed back, or restored from state):
                 // it is not a new generation.
                 if (g == t.gens.peekLast() && g.state == State.ROTATED) {
@@ -310,15 +417,25 @@ public final class Tailer implements Closeable {
     }
 
     /**
-     * Same file, content shrunk or rewritten: the generation ends at what was read, the unread bytes that
-     * were there are lost, and a new generation starts at offset 0 of the same file.
+     * Same file, content shrunk or rewritten, and a new generation starts at offset 0 of the same file. If
+     * copytruncate left a copy of the old content beside it (app.log.1), the rest of the generation is read
+     * from the copy, as if the file had been renamed there; otherwise the generation ends at what was read and
+     * the unread bytes that were there are lost.
      */
     private void truncated(Generation g, long now) throws IOException {
         PathTrack t = g.track;
         FsFile h = g.handle;
         g.handle = null;
-        events.accept(TailEvent.of(Kind.TRUNCATION, g, "file shrank or its first bytes changed"));
-        endAt(g, g.readOffset, "truncated before read");
+        g.suspect = false;
+        Copy copy = findCopy(t, g.identity, g.key, g.readOffset);
+        if (copy == null) {
+            events.accept(TailEvent.of(Kind.TRUNCATION, g, "file shrank or its first bytes changed"));
+            endAt(g, g.readOffset, "truncated before read");
+        } else {
+            events.accept(TailEvent.of(Kind.TRUNCATION, g, "file shrank or its first bytes changed; the rest is"
+                + " read from its copy " + copy.path()));
+            readFromCopy(g, copy, now);
+        }
         FileIdentity id = FileIdentities.of(h, scratch);
         Generation n = new Generation(t, t.nextNumber++, id, h, State.ACTIVE, now);
         n.size = h.size();
@@ -327,6 +444,24 @@ public final class Tailer implements Closeable {
         t.gens.addLast(n);
         headsVersion++;
         events.accept(TailEvent.of(Kind.NEW_FILE, n, "same file after truncation"));
+    }
+
+    /**
+     * The rest of the generation is read from the copy copytruncate made: it is treated like a file rotated
+     * there (read to its end, then the grace period). Bytes seen that the copy does not hold are lost.
+     */
+    private void readFromCopy(Generation g, Copy copy, long now) {
+        g.handle = copy.handle();
+        g.copyKey = copy.key();
+        g.state = State.ROTATED;
+        g.rotatedAtNanos = now;
+        g.lastChangeNanos = now;
+        g.lastVerifyNanos = now;
+        if (copy.size() < g.size) {
+            endAt(g, copy.size(), "not in the copy " + copy.path());
+        } else {
+            g.size = copy.size();
+        }
     }
 
     /** Ends a generation at {@code len}; bytes seen beyond it are reported lost. */
@@ -369,6 +504,16 @@ public final class Tailer implements Closeable {
 
     private boolean checkRotated(Generation g, long now) throws IOException {
         long sz = g.handle.size();
+        if (g.copyKey != null && (g.suspect || sz < g.readOffset || sz < g.size
+            || (sz > g.size && !FileIdentities.prefixMatches(g.handle, g.identity, scratch)))) {
+            // The copy changed (or the server already holds more than it has): unlike the generation's own file,
+            // its new content is nobody's next generation. The generation ends at what was read.
+            FsFile h = g.handle;
+            g.handle = null;
+            h.close();
+            endAt(g, g.readOffset, "its copy changed before it was read");
+            return true;
+        }
         if (g.suspect || sz < g.readOffset || sz < g.size
             || (sz > g.size && !FileIdentities.prefixMatches(g.handle, g.identity, scratch))) {
             rotatedTruncated(g, now);
@@ -547,6 +692,7 @@ public final class Tailer implements Closeable {
             throw new IllegalArgumentException("bad seek " + offset + " on " + g);
         }
         if (g.state == State.ENDED) {
+            long end = g.finalLength;
             if (offset > g.finalLength) {
                 // The server holds more than we knew of (stale state): it wins.
                 g.finalLength = offset;
@@ -554,6 +700,13 @@ public final class Tailer implements Closeable {
             } else if (g.handle == null && offset < g.finalLength) {
                 events.accept(TailEvent.loss(g, offset, g.finalLength, "gone before the server held it"));
                 g.finalLength = offset;
+            }
+            if (g.tailUnknown) {
+                // After the last size the agent saw, the file may have grown before it went: how much is unknown.
+                g.tailUnknown = false;
+                long at = Math.max(offset, end);
+                events.accept(TailEvent.loss(g, at, at, "possibly written after the agent's last look at the file,"
+                    + " which was gone (no copy found) when the agent restarted"));
             }
         }
         g.readOffset = offset;
@@ -624,7 +777,11 @@ public final class Tailer implements Closeable {
             next.previousLength = g.finalLength;
         }
         Generation active = t.active();
-        if (!globs.isEmpty() && (active == null || !active.key.equals(g.key))) {
+        if (!globs.isEmpty() && g.copyKey != null) {
+            // A glob that matches the copy must not ship it again (its prefix is the generation's).
+            TrackedFile f = tracked(g, true);
+            claimed.put(g.copyKey, f.toBuilder().setIdentity(withKey(f.getIdentity(), g.copyKey)).build());
+        } else if (!globs.isEmpty() && (active == null || !active.key.equals(g.key))) {
             claimed.put(g.key, tracked(g, true));
         }
     }
@@ -856,24 +1013,35 @@ public final class Tailer implements Closeable {
             return false;
         }
         // The file is gone (deleted while open, or rotated away and deleted, while the agent was down), or its
-        // content was (truncated in place). It ends at the largest size the agent saw; the reopen's seek to the
-        // server's resume offset then reports exactly the bytes the server never got as lost (none are readable
-        // any more).
+        // content was (truncated in place: copytruncate). If copytruncate's copy is beside the path (issue 13
+        // item 13), the rest of the generation is read from it. Otherwise it ends at the largest size the agent
+        // saw; the reopen's seek to the server's resume offset then reports exactly the bytes the server never
+        // got as lost (none are readable any more), and a loss of unknown size after them: the file may have
+        // grown after the agent's last look.
         if (truncated != null) {
             reused = "; truncated in place, then rotated away as " + truncatedAt;
         }
+        long seen = Math.max(f.getSizeSeen(), Math.max(f.getReadOffset(), f.getDurableOffset()));
+        Copy copy = findCopy(t, f.getIdentity(), FileIdentities.keyOf(f.getIdentity()), f.getDurableOffset());
         Generation g = new Generation(t, number, f.getIdentity(), null, State.ENDED, now);
         g.durableOffset = f.getDurableOffset();
         g.readOffset = f.getDurableOffset();
-        g.size = Math.max(f.getSizeSeen(), Math.max(f.getReadOffset(), f.getDurableOffset()));
-        g.finalLength = g.size;
+        g.size = seen;
         g.numberConfirmed = f.getGeneration() != 0;
         g.previousLength = t.gens.isEmpty() ? t.lastClosedFinal : Math.max(0, t.gens.peekLast().finalLength);
         g.unsentLosses.addAll(f.getUnsentLossesList());
         t.gens.addLast(g);
         headsVersion++;
-        events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
-        events.accept(TailEvent.finished(g, g.finalLength, "file not found"));
+        if (copy != null) {
+            events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused + "; its copy " + copy.path()
+                + " holds the rest"));
+            readFromCopy(g, copy, now);
+        } else {
+            g.finalLength = g.size;
+            g.tailUnknown = true;
+            events.accept(TailEvent.of(Kind.RESTORED, g, "file not found" + reused));
+            events.accept(TailEvent.finished(g, g.finalLength, "file not found"));
+        }
         if (truncated == null) {
             return false;
         }
@@ -881,7 +1049,7 @@ public final class Tailer implements Closeable {
         n.size = truncated.size();
         n.rotatedAtNanos = now;
         n.numberConfirmed = g.numberConfirmed;
-        n.previousLength = g.finalLength;
+        n.previousLength = Math.max(0, g.finalLength); // set again when g, read from a copy, ends
         t.gens.addLast(n);
         headsVersion++;
         events.accept(TailEvent.of(Kind.NEW_FILE, n, "content after an in-place truncation, found as " + truncatedAt));
@@ -897,10 +1065,7 @@ public final class Tailer implements Closeable {
      * of a later generation that happened to get the inode).
      */
     private boolean truncatedThenRotated(PathTrack t, Path c, List<TrackedFile> later, FsFile h) throws IOException {
-        String base = t.path.getFileName().toString();
-        String name = c.getFileName().toString();
-        if (name.length() <= base.length() + 1 || !name.startsWith(base) || ".-_".indexOf(name.charAt(base.length())) < 0
-            || tracks.containsKey(c.toString())) {
+        if (!isRotatedName(t.path, c)) {
             return false;
         }
         for (TrackedFile o : later) {

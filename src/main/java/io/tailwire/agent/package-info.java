@@ -14,7 +14,8 @@
  *       STREAM_CLOSED with the full length (or STALE_GENERATION) call {@code closed(g)}: the next generation
  *       of the path then appears in {@code shippable()}.</li>
  *   <li>Every {@link io.tailwire.agent.TailEvent.Kind#LOSS} event: log it and, if the generation has a
- *       stream, send LOSS_REPORT for the range.</li>
+ *       stream, send LOSS_REPORT for the range (an empty one, {@code unknownSize()}, is a loss of unknown
+ *       size: log it as such, and send it as it is, wire-spec.md 6.5).</li>
  *   <li>Durable offsets from ACK/STREAM_REPLY/STREAM_CLOSED: {@code durable(g, offset)}; save
  *       {@code snapshot()} with {@code AgentStateStore.save} now and then and at shutdown.</li>
  * </ol>

@@ -86,6 +86,122 @@ class TailerMemFsTest {
         assertArrayEquals(cur, rt.bytes(LOG, 6), "then the file now at the path");
     }
 
+    // ------------------------------------------------ copytruncate: the rest of a generation from its copy (issue 13 item 13)
+
+    static TrackedFile saved(long ino, byte[] content, long durable, long sizeSeen) {
+        return TrackedFile.newBuilder().setPath(LOG).setGeneration(4).setIdentity(identityOf(ino, content))
+            .setDurableOffset(durable).setReadOffset(durable).setSizeSeen(sizeSeen).build();
+    }
+
+    @Test
+    void copytruncateWhileTheAgentWasDownShipsTheRestOfTheGenerationFromTheCopy() throws Exception {
+        // The agent saw 2,000 bytes, the server held 1,500, the generation grew to 3,000 before logrotate copied it
+        // to app.log.1 and truncated app.log in place (same inode, new lines since). Those 1,500 bytes used to be
+        // lost without a word ("reuses its inode with other content").
+        byte[] old = lines("old", 3000);
+        byte[] cur = lines("cur", 700);
+        fs.create(LOG, cur, 100);
+        fs.create(LOG + ".1", old, 101);
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(AgentState.newBuilder().addFiles(saved(100, old, 1500, 2000)).build(), 0);
+        rt.run(0, 3 * GRACE, 10 * NANOS_PER_MILLI);
+
+        assertArrayEquals(Arrays.copyOfRange(old, 1500, old.length), rt.bytes(LOG, 4),
+            "the rest of generation 4, from the copy, as generation 4");
+        assertEquals(LOG + "#4:3000:0", rt.closedLog.get(0), "the generation ends where the copy does");
+        assertArrayEquals(cur, rt.bytes(LOG, 5), "then the truncated file's new content");
+        assertEquals(List.of(), rt.events(TailEvent.Kind.LOSS), "nothing is lost");
+    }
+
+    @Test
+    void copytruncateSeenWhileRunningShipsTheUnreadRestFromTheCopy() throws Exception {
+        byte[] head = lines("old", 1200);
+        byte[] tail = lines("late", 1800);
+        byte[] cur = lines("cur", 700);
+        fs.create(LOG, head, 0);
+        FakeRuntime rt = runtime();
+        rt.run(0, 5 * NANOS_PER_MILLI, NANOS_PER_MILLI);
+        rt.reading = false; // the network is slow: the tail is seen but not yet read
+        fs.append(LOG, tail);
+        rt.step(6 * NANOS_PER_MILLI);
+        byte[] old = concat(head, tail);
+        fs.create(LOG + ".1", old, 0);
+        fs.truncateTo(LOG, 0);
+        fs.append(LOG, cur);
+        rt.reading = true;
+        rt.run(7 * NANOS_PER_MILLI, 3 * GRACE, 10 * NANOS_PER_MILLI);
+
+        assertArrayEquals(old, rt.bytes(LOG, 1), "generation 1 whole: the unread tail came from the copy");
+        assertArrayEquals(cur, rt.bytes(LOG, 2));
+        assertEquals(List.of(), rt.events(TailEvent.Kind.LOSS));
+    }
+
+    @Test
+    void noCopyReportsTheBytesSeenAndThenALossOfUnknownSizeAtTheEndOfWhatTheAgentSaw() throws Exception {
+        // Truncated in place while the agent was down and no copy anywhere: [1500, 2000) is known gone, and
+        // whatever was written after the agent's last look may be too. That used to be reported as nothing.
+        byte[] old = lines("old", 3000);
+        fs.create(LOG, lines("cur", 700), 100);
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(AgentState.newBuilder().addFiles(saved(100, old, 1500, 2000)).build(), 0);
+        Generation g = rt.tailer.currentShippable(LOG);
+        assertEquals(List.of(), rt.events(TailEvent.Kind.LOSS), "nothing is known before the server's offset");
+        rt.tailer.seek(g, 1500);
+
+        List<TailEvent> loss = rt.events(TailEvent.Kind.LOSS);
+        assertEquals(2, loss.size(), loss.toString());
+        assertEquals(List.of(1500L, 2000L, false), List.of(loss.get(0).from(), loss.get(0).to(), loss.get(0).unknownSize()));
+        assertEquals(List.of(2000L, 2000L, true), List.of(loss.get(1).from(), loss.get(1).to(), loss.get(1).unknownSize()));
+        assertEquals(1500, g.finalLength(), "the generation closes at the lowest offset reported");
+    }
+
+    @Test
+    void aFileDeletedWhileTheAgentWasDownIsReportedAsALossOfUnknownSizeWhereTheServerStands() throws Exception {
+        // The server already held everything the agent had seen: no known loss, but the file may have grown.
+        FakeRuntime rt = runtime();
+        rt.tailer.restore(AgentState.newBuilder().addFiles(saved(100, lines("old", 3000), 1500, 1500)).build(), 0);
+        rt.tailer.seek(rt.tailer.currentShippable(LOG), 1800); // and, from a stale state file, more than it knew
+
+        List<TailEvent> loss = rt.events(TailEvent.Kind.LOSS);
+        assertEquals(1, loss.size(), loss.toString());
+        assertEquals(List.of(1800L, 1800L, true), List.of(loss.get(0).from(), loss.get(0).to(), loss.get(0).unknownSize()));
+    }
+
+    @Test
+    void aCopyTheGlobAlsoMatchesIsShippedOnceAsTheRestOfItsGenerationNotAsAPathOfItsOwn() throws Exception {
+        TailerConfig cfg = TailerConfig.of(List.of("/var/log/app.log*")).withRotationGraceNanos(GRACE)
+            .withDiscoveryIntervalNanos(0);
+        FakeRuntime rt = runtime(cfg);
+        byte[] head = lines("old", 1300);
+        byte[] tail = lines("late", 900);
+        byte[] cur = lines("cur", 500);
+        fs.create(LOG, head, 0);
+        rt.run(0, 5 * NANOS_PER_MILLI, NANOS_PER_MILLI);
+        rt.reading = false;
+        fs.append(LOG, tail);
+        byte[] old = concat(head, tail);
+        fs.create(LOG + ".1", old, 0);
+        rt.step(6 * NANOS_PER_MILLI); // the copy is there before the truncation: the glob walk sees it first
+        fs.truncateTo(LOG, 0);
+        fs.append(LOG, cur);
+        rt.reading = true;
+        rt.run(7 * NANOS_PER_MILLI, 3 * GRACE, 10 * NANOS_PER_MILLI);
+        assertEquals(List.of(LOG + "#1", LOG + "#2"), new ArrayList<>(rt.shipped.keySet()));
+        assertArrayEquals(old, rt.bytes(LOG, 1));
+        assertArrayEquals(cur, rt.bytes(LOG, 2));
+
+        // After a restart (and a second rotation renaming the copy) it is still known: nothing ships again.
+        AgentState state = rt.tailer.snapshot();
+        rt.tailer.close();
+        fs.move(LOG + ".1", LOG + ".2");
+        FakeRuntime again = runtime(cfg);
+        again.tailer.restore(state, 0);
+        again.run(4 * GRACE, 5 * GRACE, 10 * NANOS_PER_MILLI);
+        // (This runtime never records durable offsets, so the active generation is read again from 0.)
+        assertEquals(List.of(LOG + "#2"), new ArrayList<>(again.shipped.keySet()), "the copy is not a path");
+        assertEquals(List.of(), rt.events(TailEvent.Kind.LOSS));
+    }
+
     @Test
     void aFileOfAnotherNameReusingTheSavedInodeIsNotShippedAsThePathsGeneration() throws Exception {
         // Inode reuse by an unrelated file (deleted, then another log created) must not be taken for a

@@ -98,23 +98,28 @@ class TailerRealFsTest {
     }
 
     @Test
-    void copytruncateStartsANewGenerationAndReportsOnlyUnreadBytesLost() throws Exception {
+    void copytruncateStartsANewGenerationAndShipsTheUnreadRestFromTheCopy() throws Exception {
         Path log = dir.resolve("app.log");
         byte[] a = lines("before", 3000);
         byte[] b = lines("after", 500);
-        append(log, a);
-        FakeRuntime rt = runtime(List.of(log.toString()));
-        rt.chunk = 1000;
-        rt.step(0); // reads [0, 1000)
-        rt.reading = false;
-        // copytruncate: copy, then truncate in place, then the writer continues at offset 0.
-        Files.copy(log, dir.resolve("app.log.1"));
-        try (RandomAccessFile raf = new RandomAccessFile(log.toFile(), "rw")) {
-            raf.setLength(0);
-        }
-        append(log, b);
-        rt.step(NANOS_PER_MILLI);
-        rt.reading = true;
+        FakeRuntime rt = copytruncateAfterReading1000Bytes(log, dir.resolve("app.log.1"), a, b);
+        rt.run(2 * NANOS_PER_MILLI, 2 * GRACE, NANOS_PER_MILLI);
+
+        assertEquals(1, rt.events(TailEvent.Kind.TRUNCATION).size());
+        assertEquals(List.of(), rt.events(TailEvent.Kind.LOSS), "the copy holds the unread bytes");
+        assertArrayEquals(a, rt.bytes(log.toString(), 1));
+        assertArrayEquals(b, rt.bytes(log.toString(), 2));
+        assertEquals(log + "#1:3000:0", rt.closedLog.get(0));
+    }
+
+    @Test
+    void copytruncateWithTheCopyElsewhereReportsOnlyUnreadBytesLost() throws Exception {
+        // logrotate's olddir: the copy is not beside the path, so it is not looked for.
+        Path log = dir.resolve("app.log");
+        Files.createDirectories(dir.resolve("old"));
+        byte[] a = lines("before", 3000);
+        byte[] b = lines("after", 500);
+        FakeRuntime rt = copytruncateAfterReading1000Bytes(log, dir.resolve("old/app.log.1"), a, b);
         rt.run(2 * NANOS_PER_MILLI, 3 * NANOS_PER_MILLI, NANOS_PER_MILLI);
 
         assertEquals(1, rt.events(TailEvent.Kind.TRUNCATION).size());
@@ -126,6 +131,23 @@ class TailerRealFsTest {
         assertArrayEquals(java.util.Arrays.copyOf(a, 1000), rt.bytes(log.toString(), 1));
         assertArrayEquals(b, rt.bytes(log.toString(), 2));
         assertEquals(log + "#1:1000:0", rt.closedLog.get(0));
+    }
+
+    private FakeRuntime copytruncateAfterReading1000Bytes(Path log, Path copy, byte[] a, byte[] b) throws Exception {
+        append(log, a);
+        FakeRuntime rt = runtime(List.of(log.toString()));
+        rt.chunk = 1000;
+        rt.step(0); // reads [0, 1000)
+        rt.reading = false;
+        // copytruncate: copy, then truncate in place, then the writer continues at offset 0.
+        Files.copy(log, copy);
+        try (RandomAccessFile raf = new RandomAccessFile(log.toFile(), "rw")) {
+            raf.setLength(0);
+        }
+        append(log, b);
+        rt.step(NANOS_PER_MILLI);
+        rt.reading = true;
+        return rt;
     }
 
     @Test

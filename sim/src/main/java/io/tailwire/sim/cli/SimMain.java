@@ -40,8 +40,6 @@ public final class SimMain {
         "  --rotations R,C,T,D   rename+create, copytruncate, truncation, deletion while open",
         "  --disk-full N         server disk fills up, then has space again",
         "  --faults none         no faults at all (a calm baseline)",
-        "  --strict              also fail on known findings (F2: unreported loss of a deleted file whose",
-        "                        agent died before shipping it); counted as lost(unreported,F2) otherwise",
         "  --verbose             print the whole event trace of each run (use with one run)");
 
     private SimMain() {
@@ -85,7 +83,6 @@ public final class SimMain {
         int runs = 1;
         int threads = 2;
         boolean verbose = false;
-        boolean strict = false;
         // Overrides applied on top of the seed's random scenario, in the order given.
         List<UnaryOperator<Scenario>> overrides = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
@@ -96,10 +93,6 @@ public final class SimMain {
             }
             if (k.equals("--verbose")) {
                 verbose = true;
-                continue;
-            }
-            if (k.equals("--strict")) {
-                strict = true;
                 continue;
             }
             if (i + 1 >= args.length) {
@@ -124,7 +117,7 @@ public final class SimMain {
         List<RunResult> results = new ArrayList<>();
         if (runs == 1 || threads == 1) {
             for (long s : seeds) {
-                RunResult r = runOne(s, overrides, verbose, strict);
+                RunResult r = runOne(s, overrides, verbose);
                 results.add(r);
                 report(r);
             }
@@ -133,8 +126,7 @@ public final class SimMain {
             try {
                 List<Future<RunResult>> fs = new ArrayList<>();
                 for (long s : seeds) {
-                    boolean st = strict;
-                    fs.add(pool.submit(() -> runOne(s, overrides, false, st)));
+                    fs.add(pool.submit(() -> runOne(s, overrides, false)));
                 }
                 for (Future<RunResult> f : fs) {
                     RunResult r = f.get();
@@ -149,18 +141,17 @@ public final class SimMain {
         return results.stream().allMatch(RunResult::pass) ? 0 : 1;
     }
 
-    private static RunResult runOne(long seed, List<UnaryOperator<Scenario>> overrides, boolean verbose,
-                                    boolean strict) {
+    private static RunResult runOne(long seed, List<UnaryOperator<Scenario>> overrides, boolean verbose) {
         Scenario s = Scenario.random(seed);
         for (UnaryOperator<Scenario> o : overrides) {
             s = o.apply(s);
         }
         if (verbose) {
-            SystemSim w = new SystemSim(s).strict(strict);
+            SystemSim w = new SystemSim(s);
             w.simulation().trace().setEcho(System.out::println);
             return w.run();
         }
-        return SystemSim.run(s, strict);
+        return SystemSim.run(s);
     }
 
     private static synchronized void report(RunResult r) {
@@ -179,7 +170,6 @@ public final class SimMain {
         long vt = 0;
         long lossR = 0;
         long lossS = 0;
-        long lossK = 0;
         long maxDelivery = 0;
         Map<String, Integer> failures = new LinkedHashMap<>();
         for (RunResult r : rs) {
@@ -189,7 +179,6 @@ public final class SimMain {
             vt += r.virtualNanos();
             lossR += r.reportedLossBytes();
             lossS += r.sourceDestroyedBytes();
-            lossK += r.knownUnreportedBytes();
             maxDelivery = Math.max(maxDelivery, r.deliveredAfterNanos());
             if (!r.pass()) {
                 String v = r.violation();
@@ -202,7 +191,7 @@ public final class SimMain {
         System.out.println("runs        " + rs.size() + "   PASS " + pass + "   FAIL " + (rs.size() - pass));
         System.out.printf("virtual     %.0f s total, wall %.1f s%n", vt / 1e9, wallNs / 1e9);
         System.out.println("delivered   " + bytes + " bytes; reported lost " + lossR + ", destroyed at the source "
-            + lossS + ", lost unreported (known finding F2) " + lossK);
+            + lossS);
         System.out.println("retransmit  " + retx);
         System.out.println("crashes     " + crashes + " survived");
         System.out.printf("slowest delivery after faults stop: %.1f s%n", maxDelivery / 1e9);

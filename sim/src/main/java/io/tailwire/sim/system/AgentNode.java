@@ -26,12 +26,19 @@ import org.agrona.concurrent.UnsafeBuffer;
  * clock when it wakes) and be restarted from its state directory.
  */
 final class AgentNode extends EndpointNode {
-    /** A LOSS the agent reported: bytes [from, to) of a generation of path it will never ship. */
+    /**
+     * A LOSS the agent reported: bytes [from, to) of a generation of path it will never ship; from == to: bytes from
+     * {@code from} on may be gone, how many is unknown (wire-spec 6.5).
+     */
     record Loss(String path, long generation, long from, long to, String reason) {
+        boolean unknownSize() {
+            return from == to;
+        }
     }
 
-    private static final Pattern LOST = Pattern.compile("LOST bytes (\\d+)\\.\\.(\\d+) of (.*) generation (\\d+): (.*)",
-        Pattern.DOTALL);
+    /** AgentCore's line for a LOSS event; "N..?" is a loss of unknown size. */
+    private static final Pattern LOST = Pattern.compile(
+        "LOST bytes (\\d+)\\.\\.(\\d+|\\?)(?: \\([^)]*\\))? of (.*) generation (\\d+): (.*)", Pattern.DOTALL);
 
     final String id;
     final SimFs fs;
@@ -88,8 +95,9 @@ final class AgentNode extends EndpointNode {
                     sim.log(id, "WARN " + message);
                     Matcher m = LOST.matcher(message);
                     if (m.matches()) {
-                        losses.add(new Loss(m.group(3), Long.parseLong(m.group(4)), Long.parseLong(m.group(1)),
-                            Long.parseLong(m.group(2)), m.group(5)));
+                        long from = Long.parseLong(m.group(1));
+                        long to = m.group(2).equals("?") ? from : Long.parseLong(m.group(2));
+                        losses.add(new Loss(m.group(3), Long.parseLong(m.group(4)), from, to, m.group(5)));
                     }
                 }
             });

@@ -12,21 +12,21 @@ import java.util.List;
  */
 final class OutputChecker {
     /** violation is null when the output is right; the byte counts say how much was missing and why. */
-    record Result(String violation, long reportedLoss, long sourceDestroyed, long knownUnreported) {
+    record Result(String violation, long reportedLoss, long sourceDestroyed) {
     }
 
     private OutputChecker() {
     }
 
     /**
-     * @param allowKnown whether bytes of an orphaned generation (see {@link SourceFile.Gen#orphaned}) may be
-     *                   missing without a LOSS report; they are counted as knownUnreported either way
+     * Every missing byte must be reported lost by the agent (a range covering it, or a loss of unknown size at
+     * the offset where what the output holds and the reported ranges end) unless its generation's content was
+     * destroyed at the source ({@link SourceFile.Gen#sourceDestroyed}). There is no exemption for known findings.
      */
-    static Result check(byte[] out, List<SourceFile.Gen> gens, List<AgentNode.Loss> reported, boolean allowKnown) {
+    static Result check(byte[] out, List<SourceFile.Gen> gens, List<AgentNode.Loss> reported) {
         List<AgentNode.Loss> unused = new ArrayList<>(reported);
         long reportedBytes = 0;
         long destroyedBytes = 0;
-        long known = 0;
         int pos = 0;
         String firstShort = null;
         for (SourceFile.Gen g : gens) {
@@ -35,34 +35,36 @@ final class OutputChecker {
             if (k < w.length) {
                 AgentNode.Loss match = null;
                 for (AgentNode.Loss l : unused) {
-                    if (l.from() <= k && k <= l.to()) {
+                    if (!l.unknownSize() && l.from() <= k && k <= l.to()) {
                         match = l;
                         break;
                     }
                 }
-                long covered = 0;
+                long at = k;
                 if (match != null) {
                     unused.remove(match);
-                    covered = Math.min(match.to(), w.length) - k;
+                    at = Math.min(match.to(), w.length);
                 }
-                long rest = w.length - k - covered;
-                reportedBytes += covered;
-                boolean atLeast = match != null && match.reason().contains("at least");
-                if (rest > 0 && g.orphaned && !g.sourceDestroyed() && !atLeast) {
-                    known += rest;
-                    if (allowKnown) {
-                        pos += k;
-                        continue;
+                AgentNode.Loss unknown = null;
+                for (AgentNode.Loss l : unused) {
+                    if (l.unknownSize() && l.from() == at && at < w.length) {
+                        unknown = l;
+                        break;
                     }
                 }
-                if (rest > 0 && !(g.sourceDestroyed() || atLeast)) {
+                if (unknown != null) {
+                    unused.remove(unknown);
+                    at = w.length; // "bytes from here on may be gone": the rest of the generation is accounted for
+                }
+                long rest = w.length - at;
+                reportedBytes += at - k;
+                if (rest > 0 && !g.sourceDestroyed()) {
                     String what = "generation " + g.index + " ('" + g.letter + "' lines, " + w.length
                         + " bytes, ended by " + g.end + ") is cut at byte " + k + " (output offset " + pos + "): "
                         + rest + " bytes missing that the agent never reported lost"
                         + (match == null ? "" : " (it reported " + match + ")") + "; losses reported for this"
-                        + " path: " + reported + (g.orphaned ? " [known finding F2: the file was deleted"
-                        + " while open and the agent died before shipping it]" : "");
-                    return new Result(what, reportedBytes, destroyedBytes, known);
+                        + " path: " + reported;
+                    return new Result(what, reportedBytes, destroyedBytes);
                 }
                 destroyedBytes += Math.max(0, rest);
                 if (firstShort == null) {
@@ -75,9 +77,9 @@ final class OutputChecker {
             return new Result("the output holds " + (out.length - pos) + " bytes beyond the concatenation of its "
                 + gens.size() + " source generations, from output offset " + pos + " (duplicated, reordered or"
                 + " foreign bytes): " + snippet(out, pos) + (firstShort == null ? "" : "; earlier: " + firstShort),
-                reportedBytes, destroyedBytes, known);
+                reportedBytes, destroyedBytes);
         }
-        return new Result(null, reportedBytes, destroyedBytes, known);
+        return new Result(null, reportedBytes, destroyedBytes);
     }
 
     private static int lcp(byte[] out, int pos, byte[] w) {

@@ -6,7 +6,7 @@ package io.tailwire.sim.system;
  */
 public record RunResult(Scenario scenario, boolean pass, String violation, String context, long virtualNanos,
                         long deliveredAfterNanos, long bytesWritten, long bytesDelivered, long reportedLossBytes,
-                        long sourceDestroyedBytes, long knownUnreportedBytes,
+                        long sourceDestroyedBytes,
                         long retransmissions, long dataPackets, int crashesSurvived,
                         long steps, long traceEvents, String traceHash) {
 
@@ -17,10 +17,10 @@ public record RunResult(Scenario scenario, boolean pass, String violation, Strin
     /** One line: seed, virtual time, bytes, retransmissions, crashes survived, PASS/FAIL. */
     public String summaryLine() {
         return String.format("seed=%d vt=%.1fs delivered-after=%s bytes=%d/%d lost(reported)=%d lost(source)=%d"
-                + "%s retx=%d crashes=%d steps=%d %s", seed(), virtualNanos / 1e9,
+                + " retx=%d crashes=%d steps=%d %s", seed(), virtualNanos / 1e9,
             deliveredAfterNanos < 0 ? "-" : String.format("%.1fs", deliveredAfterNanos / 1e9), bytesDelivered,
             bytesWritten, reportedLossBytes, sourceDestroyedBytes,
-            knownUnreportedBytes > 0 ? " lost(unreported,F2)=" + knownUnreportedBytes : "", retransmissions, crashesSurvived, steps,
+            retransmissions, crashesSurvived, steps,
             pass ? "PASS" : "FAIL: " + firstLine(violation));
     }
 

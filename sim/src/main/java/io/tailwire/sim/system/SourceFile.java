@@ -35,20 +35,20 @@ final class SourceFile {
         End end = End.ACTIVE;
         /** The event that ended it happened while its agent was down or frozen. */
         boolean whileAgentAway;
-        /**
-         * Deleted while its agent was up, then the agent died: from then on its bytes existed nowhere. What
-         * the agent had not shipped is gone, and its state file cannot tell how much (finding F2).
-         */
-        boolean orphaned;
 
         Gen(int index) {
             this.index = index;
             this.letter = (char) ('A' + index % 26);
         }
 
-        /** The generation may lose a suffix without the agent knowing (its source content was destroyed). */
+        /**
+         * The generation may lose a suffix without the agent knowing (its source content was destroyed). A copytruncate
+         * destroys nothing: the copy holds the generation, and an agent that saw it ships the rest from there (wire-spec
+         * 6.6). Only one done while the agent was away is excused: the agent may never have seen the generation's
+         * first bytes (created just before it died), and cannot know the copy is the path's.
+         */
         boolean sourceDestroyed() {
-            return end == End.COPYTRUNCATED || end == End.TRUNCATED || (end == End.DELETED && whileAgentAway);
+            return end == End.TRUNCATED || ((end == End.DELETED || end == End.COPYTRUNCATED) && whileAgentAway);
         }
     }
 

@@ -72,8 +72,6 @@ public final class SystemSim {
     private long reportedLoss;
     private long sourceDestroyed;
     private long delivered;
-    private long knownUnreported;
-    private boolean allowKnown = true;
     private java.util.function.UnaryOperator<io.tailwire.io.Fs> serverFsDecorator = x -> x;
 
     public SystemSim(Scenario scenario) {
@@ -159,16 +157,6 @@ public final class SystemSim {
         return m;
     }
 
-    /**
-     * Strict mode fails a run on known findings too (today: F2, bytes of a file deleted while open that the
-     * agent died before shipping go missing without a LOSS report). Off by default so sweeps look for new
-     * failures; the bytes are counted either way.
-     */
-    public SystemSim strict(boolean on) {
-        this.allowKnown = !on;
-        return this;
-    }
-
     /** For tests of the checks themselves: wraps the file system the server's store uses (e.g. no fsync). */
     SystemSim decorateServerFs(java.util.function.UnaryOperator<io.tailwire.io.Fs> d) {
         this.serverFsDecorator = d;
@@ -238,7 +226,7 @@ public final class SystemSim {
             }
         }
         return new RunResult(sc, violation == null, violation, context, sim.now() - t0, deliveredAt, written,
-            delivered, reportedLoss, sourceDestroyed, knownUnreported, retx, data, crashes, sim.totalSteps(), sim.trace().count(),
+            delivered, reportedLoss, sourceDestroyed, retx, data, crashes, sim.totalSteps(), sim.trace().count(),
             sim.trace().hashHex());
     }
 
@@ -305,7 +293,6 @@ public final class SystemSim {
                     if (!a.frozen(sim.now())) {
                         agentAway(a); // a frozen agent is already away: its absence goes on (seed 16632)
                     }
-                    agentDies(a);
                     a.kill();
                     sim.at(back, () -> restartAgent(a));
                 }
@@ -324,7 +311,6 @@ public final class SystemSim {
                         agentAway(a);
                     }
                     hostDown.set(idx, true);
-                    agentDies(a);
                     a.powerLoss();
                     sim.at(back, () -> restartAgent(a));
                 }
@@ -443,17 +429,6 @@ public final class SystemSim {
         }
     }
 
-    /** The agent dies: a file deleted while it was open is now gone for good (its handle was the last). */
-    private void agentDies(AgentNode a) {
-        for (SourceFile f : sources.get(agents.indexOf(a))) {
-            for (SourceFile.Gen g : f.gens) {
-                if (g.end == SourceFile.End.DELETED && !g.whileAgentAway) {
-                    g.orphaned = true;
-                }
-            }
-        }
-    }
-
     private void restartAgent(AgentNode a) {
         if (a.up) {
             return;
@@ -548,10 +523,9 @@ public final class SystemSim {
                         losses.add(l);
                     }
                 }
-                OutputChecker.Result r = OutputChecker.check(o, f.gens, losses, allowKnown);
+                OutputChecker.Result r = OutputChecker.check(o, f.gens, losses);
                 reportedLoss += r.reportedLoss();
                 sourceDestroyed += r.sourceDestroyed();
-                knownUnreported += r.knownUnreported();
                 if (r.violation() != null) {
                     violation("output " + out + " of " + a.id + ":" + f.path + ": " + r.violation());
                     return;
@@ -677,16 +651,12 @@ public final class SystemSim {
 
     /** Runs one scenario; never throws for a failure of the system under test (it becomes a FAIL). */
     public static RunResult run(Scenario s) {
-        return run(s, false);
-    }
-
-    public static RunResult run(Scenario s, boolean strict) {
-        SystemSim w = new SystemSim(s).strict(strict);
+        SystemSim w = new SystemSim(s);
         try {
             return w.run();
         } catch (RuntimeException | AssertionError e) {
             w.violation("exception: " + e + stack(e));
-            return new RunResult(s, false, w.violation, w.context, w.sim.now() - w.t0, -1, 0, 0, 0, 0, 0, 0, 0,
+            return new RunResult(s, false, w.violation, w.context, w.sim.now() - w.t0, -1, 0, 0, 0, 0, 0, 0,
                 w.crashes, w.sim.totalSteps(), w.sim.trace().count(), w.sim.trace().hashHex());
         }
     }

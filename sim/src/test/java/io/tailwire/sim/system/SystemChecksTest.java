@@ -38,7 +38,7 @@ class SystemChecksTest {
 
     @Test
     void theSameScenarioWithTheRealFileSystemPasses() {
-        RunResult r = SystemSim.run(SERVER_POWER_LOSSES, true);
+        RunResult r = SystemSim.run(SERVER_POWER_LOSSES);
         assertTrue(r.pass(), r::failureReport);
     }
 }
