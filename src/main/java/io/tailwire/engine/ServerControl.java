@@ -94,6 +94,10 @@ final class ServerControl {
             return; // a repeat arriving after the close: the agent sends reports before closing the stream
         }
         long from = loss.getFromOffset();
+        if (loss.getToOffset() == from) {
+            onPossibleLoss(c, s, from, loss.getReason());
+            return;
+        }
         // Unsigned on the wire: a to_offset of 2^63 or more reads negative here and is capped like any other.
         long max = ServerEndpoint.MAX_LOSS_OFFSET;
         long to = loss.getToOffset() < 0 ? max : Math.min(loss.getToOffset(), max);
@@ -111,6 +115,21 @@ final class ServerControl {
         }
         events.onLossReport(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation,
             from, to, loss.getReason());
+    }
+
+    /**
+     * A possible loss of unknown size (wire-spec 6.5): no byte is known lost, so nothing is counted as lost; the
+     * operator is told once per stream (the agent sends each report three times).
+     */
+    private void onPossibleLoss(ServerConnection c, ServerStream s, long at, String reason) {
+        if (s != null) {
+            if (s.possibleLossAt == at) {
+                return;
+            }
+            s.possibleLossAt = at;
+        }
+        counters.possibleLosses++;
+        events.onPossibleLoss(c.agentId, s == null ? null : s.path, s == null ? 0 : s.generation, at, reason);
     }
 
     private void onStreamOpen(ServerConnection c, StreamOpen open) {

@@ -22,4 +22,6 @@ final class ServerCounters {
     long bytesReceived;
     /** Bytes agents reported lost at the source with LOSS_REPORT. */
     long lossReportedBytes;
+    /** LOSS_REPORTs of a possible loss of unknown size (an empty range, wire-spec 6.5), once per stream. */
+    long possibleLosses;
 }

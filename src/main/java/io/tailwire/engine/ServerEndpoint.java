@@ -172,6 +172,11 @@ public final class ServerEndpoint {
         return counters.lossReportedBytes;
     }
 
+    /** Possible losses of unknown size agents reported (an empty LOSS_REPORT range, wire-spec.md 6.5). */
+    public long possibleLosses() {
+        return counters.possibleLosses;
+    }
+
     /** A snapshot of every connection, for status pages. Allocates: call it a few times a second at most. */
     public java.util.List<ConnectionInfo> connections() {
         ArrayList<ConnectionInfo> list = new ArrayList<>(table.size());

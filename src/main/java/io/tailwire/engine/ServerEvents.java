@@ -37,6 +37,13 @@ public interface ServerEvents {
     }
 
     /**
+     * LOSS_REPORT of a possible loss of unknown size (an empty range, wire-spec.md 6.5): bytes from {@code
+     * atOffset} on may have existed and be gone. Passed once per open stream; for an unknown stream path is null.
+     */
+    default void onPossibleLoss(String agentId, String path, long generation, long atOffset, String reason) {
+    }
+
+    /**
      * Storage refused a connection's bytes (stalled = true, path of the stream that failed) and the
      * engine closed its window and retries; or it took them again (stalled = false, path null).
      */

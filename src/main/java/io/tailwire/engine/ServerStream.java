@@ -19,6 +19,8 @@ final class ServerStream {
     long lossReportedTo;
     /** Lowest from_offset reported lost: a loss ends the generation there (wire-spec.md 6.5). */
     long lossFrom = Long.MAX_VALUE;
+    /** from_offset of the possible loss of unknown size last reported (-1: none), so repeats are passed once. */
+    long possibleLossAt = -1;
 
     ServerStream(int id, String path, long generation, StoredStream stored, StreamReply reply, StreamOpen open) {
         this.id = id;

@@ -465,6 +465,13 @@ public final class UdpServer implements AutoCloseable {
             }
 
             @Override
+            public void onPossibleLoss(String agentId, String path, long generation, long at, String reason) {
+                peerLog.warn(agentId, PeerLog.escape(agentId) + " " + PeerLog.escape(path) + " #" + generation
+                    + ": agent reports a POSSIBLE LOSS of unknown size from byte " + at + " (" + PeerLog.escape(reason)
+                    + "); the copy is complete up to there", System.nanoTime());
+            }
+
+            @Override
             public void onStorageStalled(String agentId, String path, boolean stalled) {
                 if (stalled) {
                     log.warn("agent '" + PeerLog.escape(agentId) + "' " + PeerLog.escape(path) + ": storage refuses writes (disk full or I/O "

@@ -370,6 +370,30 @@ class HostilePeerTest {
         assertEquals(ServerEndpoint.MAX_LOSS_OFFSET - 3000, h.server.lossReportedBytes());
     }
 
+    @Test
+    void aPossibleLossOfUnknownSizeIsPassedOncePerStreamAndCountsNoBytes() {
+        Harness h = new Harness(143);
+        java.util.List<String> told = new java.util.ArrayList<>();
+        h.server = new ServerEndpoint(ServerEndpointConfig.defaults(), "secret".getBytes(), 143, h.store,
+            new ServerEvents() {
+                @Override
+                public void onPossibleLoss(String agentId, String path, long generation, long at, String reason) {
+                    told.add(agentId + " " + path + " #" + generation + " @" + at + " " + reason);
+                }
+            });
+        int sid = openStream(h, "/gone.log");
+        drainServer(h);
+        // The agent sends each report three times (wire-spec 6.5): an empty range is a possible loss at 500.
+        for (int i = 0; i < 3; i++) {
+            sendControl(h, h.agent.connectionId(), io.tailwire.proto.LossReport.newBuilder().setStreamId(sid)
+                .setFromOffset(500).setToOffset(500).setReason("file gone").build());
+        }
+        // Before: dropped as an empty range, nobody was told.
+        assertEquals(java.util.List.of("agent-1 /gone.log #1 @500 file gone"), told);
+        assertEquals(1, h.server.possibleLosses());
+        assertEquals(0, h.server.lossReportedBytes());
+    }
+
     // ------------------------------------------------------------------ issue 13 item 8
 
     @Test
