@@ -32,7 +32,15 @@ final class OutputChecker {
         for (SourceFile.Gen g : gens) {
             byte[] w = g.bytes.toByteArray();
             int k = lcp(out, pos, w);
-            if (k < w.length) {
+            if (k < w.length && g.sourceDestroyed()) {
+                // Excused whatever the agent said. It takes no reported loss: the agent numbers only the
+                // generations it saw, so a loss it reported for the next one would fit here by offsets alone
+                // and leave that one unaccounted (seed 171: a truncation while the agent was down).
+                destroyedBytes += w.length - k;
+                if (firstShort == null) {
+                    firstShort = "generation " + g.index + " cut at byte " + k;
+                }
+            } else if (k < w.length) {
                 AgentNode.Loss match = null;
                 for (AgentNode.Loss l : unused) {
                     if (!l.unknownSize() && l.from() <= k && k <= l.to()) {
@@ -58,7 +66,7 @@ final class OutputChecker {
                 }
                 long rest = w.length - at;
                 reportedBytes += at - k;
-                if (rest > 0 && !g.sourceDestroyed()) {
+                if (rest > 0) {
                     String what = "generation " + g.index + " ('" + g.letter + "' lines, " + w.length
                         + " bytes, ended by " + g.end + ") is cut at byte " + k + " (output offset " + pos + "): "
                         + rest + " bytes missing that the agent never reported lost"
@@ -66,7 +74,6 @@ final class OutputChecker {
                         + " path: " + reported;
                     return new Result(what, reportedBytes, destroyedBytes);
                 }
-                destroyedBytes += Math.max(0, rest);
                 if (firstShort == null) {
                     firstShort = "generation " + g.index + " cut at byte " + k;
                 }
