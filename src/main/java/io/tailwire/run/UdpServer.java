@@ -4,6 +4,7 @@ import io.tailwire.log.Log;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
+import io.tailwire.http.Health;
 import io.tailwire.io.Fs;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
@@ -72,6 +73,10 @@ public final class UdpServer implements AutoCloseable {
     private final Thread loop;
     private final Thread writer;
     private volatile Throwable failure;
+    /** Why a server thread died (one line), for /health; null while none has. */
+    private volatile String deathReason;
+    /** close() has begun: /ready says so while everything received is made durable. */
+    private volatile boolean stopping;
     /** Set by close() (not kill()): the loop says goodbye to every agent before it ends. */
     private volatile boolean graceful;
     /** close() ran (it runs once). */
@@ -499,6 +504,7 @@ public final class UdpServer implements AutoCloseable {
     private void died(String thread, Throwable e) {
         if (running.getAndSet(false)) {
             failure = e;
+            deathReason = "server " + thread + " thread died: " + e;
             log.error("server " + thread + " thread stopped: " + e);
             fatal.threadDied(thread, e);
         }
@@ -639,16 +645,63 @@ public final class UdpServer implements AutoCloseable {
         return metrics;
     }
 
+    /** Liveness and readiness, as GET /health and GET /ready of the admin endpoint show them. */
+    public Health health() {
+        return health;
+    }
+
+    private final Health health = new Health() {
+        @Override
+        public String notLive() {
+            String dead = deathReason;
+            if (dead != null) {
+                return dead;
+            }
+            if (!loop.isAlive() || !writer.isAlive()) {
+                return (loop.isAlive() ? "writer" : "engine") + " thread is not running"
+                    + (stopping ? " (server stopped)" : "");
+            }
+            return null;
+        }
+
+        @Override
+        public String notReady() {
+            String dead = notLive();
+            if (dead != null) {
+                return dead;
+            }
+            if (stopping) {
+                return "stopping: making everything received durable and telling agents";
+            }
+            if (waiter == null) {
+                return "starting: the engine loop has not begun";
+            }
+            // What the engine saw at its last publish (every 250 ms): appends refused, windows closed.
+            int stalled = status.counters().stalledConnections();
+            if (stalled > 0) {
+                return "storage refuses writes (disk full or I/O error) for " + stalled + " connection(s): "
+                    + "their windows are closed; retrying";
+            }
+            int unforced = store.forcesFailing();
+            if (unforced > 0) {
+                return "storage cannot force " + unforced + " output file(s) to disk (I/O error): nothing more "
+                    + "becomes durable; retrying";
+            }
+            return null;
+        }
+    };
+
     public long memoryBudget() {
         return memoryBudget;
     }
 
     /**
-     * Starts the admin HTTP endpoint (GET/POST /throttle, GET /metrics, GET /status) on {@code bind};
-     * closed with the server. Throws IOException with a plain message if it cannot bind.
+     * Starts the admin HTTP endpoint (GET/POST /throttle, GET /metrics, GET /status, GET /health, GET /ready)
+     * on {@code bind}; closed with the server, after a graceful stop's drain (so /ready says "stopping"
+     * meanwhile). Throws IOException with a plain message if it cannot bind.
      */
     public synchronized int startAdmin(InetSocketAddress bind) throws IOException {
-        AdminServer a = new AdminServer(bind, throttle, metrics, status, log::info);
+        AdminServer a = new AdminServer(bind, throttle, metrics, status, health, log::info);
         a.start();
         admin = a;
         log.info("admin endpoint on http://" + bind.getAddress().getHostAddress() + ":" + a.port() + "/");
@@ -681,7 +734,7 @@ public final class UdpServer implements AutoCloseable {
             return;
         }
         closed = true;
-        closeAdmin();
+        stopping = true;
         graceful = true;
         stopThreads();
         store.syncDirty();
@@ -695,6 +748,7 @@ public final class UdpServer implements AutoCloseable {
             log.warn("stopped; " + undurable + " received bytes are not durable (see the errors above); agents"
                 + " still hold them and resend them after the restart");
         }
+        closeAdmin();
     }
 
     /**

@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
+import io.tailwire.http.Health;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.Metrics;
 import io.tailwire.server.status.StatusSource;
@@ -38,7 +39,10 @@ import io.tailwire.server.status.StatusSource;
  * <li>{@code POST /throttle?bytes_per_second=N[&agent=ID]} - sets the server-wide (or the agent's)
  * rate: N bytes per second, 0 pauses, -1 removes the limit; answers with the new settings;</li>
  * <li>{@code GET /metrics} - Prometheus text format;</li>
- * <li>{@code GET /status} - agents and streams, as JSON.</li>
+ * <li>{@code GET /status} - agents and streams, as JSON;</li>
+ * <li>{@code GET /health} - liveness: 200 "ok" while the server's threads run, else 503 and why;</li>
+ * <li>{@code GET /ready} - readiness: 200 "ok" while it takes data, else 503 and why (starting, stopping,
+ * storage refusing writes).</li>
  * </ul>
  * Other methods get 405, other paths 404, bad parameters 400 with a one-line plain-text reason.
  * Requests run on two daemon threads of their own and only read published state, so the admin
@@ -68,25 +72,27 @@ public final class AdminServer implements AutoCloseable {
     private final IngestThrottle throttle;
     private final Metrics metrics;
     private final StatusSource status;
+    private final Health health;
     private final Consumer<String> log;
     private final long requestTimeoutMs;
     private HttpServer server;
     private ExecutorService executor;
     private ScheduledExecutorService watchdog;
 
-    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status) {
-        this(bind, throttle, metrics, status, s -> { });
+    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
+                       Health health) {
+        this(bind, throttle, metrics, status, health, s -> { });
     }
 
     /** {@code log} receives one line per setting changed, and handler failures. */
     public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
-                       Consumer<String> log) {
-        this(bind, throttle, metrics, status, log, DEFAULT_REQUEST_TIMEOUT_MS);
+                       Health health, Consumer<String> log) {
+        this(bind, throttle, metrics, status, health, log, DEFAULT_REQUEST_TIMEOUT_MS);
     }
 
     /** {@code requestTimeoutMs}: how long one request may hold a handler thread (tests use a short one). */
     AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
-                Consumer<String> log, long requestTimeoutMs) {
+                Health health, Consumer<String> log, long requestTimeoutMs) {
         if (requestTimeoutMs <= 0) {
             throw new IllegalArgumentException("request timeout must be positive, not " + requestTimeoutMs + " ms");
         }
@@ -95,6 +101,7 @@ public final class AdminServer implements AutoCloseable {
         this.throttle = Objects.requireNonNull(throttle, "throttle");
         this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.status = Objects.requireNonNull(status, "status");
+        this.health = Objects.requireNonNull(health, "health");
         this.log = Objects.requireNonNull(log, "log");
     }
 
@@ -235,8 +242,10 @@ public final class AdminServer implements AutoCloseable {
                         params(x, Set.of());
                         send(x, 200, JSON, status());
                     }
+                    case "/health" -> probe(x, method, health.notLive());
+                    case "/ready" -> probe(x, method, health.notReady());
                     default -> throw new Refusal(404, "not found: " + oneLine(path)
-                            + " (try /status, /metrics or /throttle)");
+                            + " (try /status, /metrics, /throttle, /health or /ready)");
                 }
             } catch (Refusal r) {
                 send(x, r.code, TEXT, oneLine(r.getMessage()) + "\n");
@@ -244,6 +253,20 @@ public final class AdminServer implements AutoCloseable {
                 log.accept("admin: " + x.getRequestMethod() + " " + x.getRequestURI().getRawPath() + " failed: " + e);
                 send(x, 500, TEXT, "internal error: " + oneLine(e.toString()) + "\n");
             }
+        }
+    }
+
+    /**
+     * /health and /ready: 200 "ok", or 503 with the one-line reason. HEAD too, so a probe that only looks
+     * at the status need not read a body.
+     */
+    private static void probe(HttpExchange x, String method, String problem) throws Refusal, IOException {
+        allow(x, method, "GET", "HEAD");
+        params(x, Set.of());
+        if (problem == null) {
+            send(x, 200, TEXT, "ok\n");
+        } else {
+            send(x, 503, TEXT, oneLine(problem) + "\n");
         }
     }
 
