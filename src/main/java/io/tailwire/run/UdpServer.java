@@ -5,6 +5,7 @@ import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
 import io.tailwire.http.Health;
+import io.tailwire.http.MetricRegistry;
 import io.tailwire.io.Fs;
 import io.tailwire.proto.CloseCode;
 import io.tailwire.proto.StreamStatus;
@@ -14,7 +15,6 @@ import io.tailwire.server.status.ServerStatus;
 import io.tailwire.server.admin.AdminMetrics;
 import io.tailwire.server.admin.AdminServer;
 import io.tailwire.server.limit.IngestThrottle;
-import io.tailwire.server.status.Metrics;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -87,7 +87,7 @@ public final class UdpServer implements AutoCloseable {
     private volatile Waiter waiter;
     private final IngestThrottle throttle;
     private final ServerStatus status = new ServerStatus();
-    private final Metrics metrics = new Metrics();
+    private final MetricRegistry metrics;
     private final long memoryBudget;
     private AdminServer admin;
 
@@ -158,6 +158,7 @@ public final class UdpServer implements AutoCloseable {
         // The store's warnings quote refused paths: escaped, so a path cannot forge a log line (issue 13 item 11).
         this.store = new OutputStore(fs, out, storeCfg, m -> log.warn(PeerLog.escape(m)));
         this.peerLog = new PeerLog(log::warn);
+        this.metrics = MetricRegistry.withBuildInfo(log::warn);
         store.parallelIo(io);
         this.endpoint = newEndpoint(cfg, store, events(log, status, peerLog));
         endpoint.setMemoryBudget(memoryBudgetBytes);
@@ -641,7 +642,7 @@ public final class UdpServer implements AutoCloseable {
         return status;
     }
 
-    public Metrics metrics() {
+    public MetricRegistry metrics() {
         return metrics;
     }
 
@@ -701,6 +702,7 @@ public final class UdpServer implements AutoCloseable {
      * meanwhile). Throws IOException with a plain message if it cannot bind.
      */
     public synchronized int startAdmin(InetSocketAddress bind) throws IOException {
+        metrics.registerJvmMetrics(); // only a served registry needs them (they hook GC notifications)
         AdminServer a = new AdminServer(bind, throttle, metrics, status, health, log::info);
         a.start();
         admin = a;

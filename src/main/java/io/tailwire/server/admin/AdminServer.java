@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import io.tailwire.http.Health;
+import io.tailwire.http.MetricRegistry;
 import io.tailwire.server.limit.IngestThrottle;
-import io.tailwire.server.status.Metrics;
 import io.tailwire.server.status.StatusSource;
 
 /**
@@ -38,7 +38,8 @@ import io.tailwire.server.status.StatusSource;
  * <li>{@code GET /throttle[?agent=ID]} - the ingest rate settings, as JSON;</li>
  * <li>{@code POST /throttle?bytes_per_second=N[&agent=ID]} - sets the server-wide (or the agent's)
  * rate: N bytes per second, 0 pauses, -1 removes the limit; answers with the new settings;</li>
- * <li>{@code GET /metrics} - Prometheus text format;</li>
+ * <li>{@code GET /metrics} - Prometheus text format 0.0.4, or OpenMetrics when the Accept header asks
+ * for it (written by Prometheus' Java client, see {@link MetricRegistry});</li>
  * <li>{@code GET /status} - agents and streams, as JSON;</li>
  * <li>{@code GET /health} - liveness: 200 "ok" while the server's threads run, else 503 and why;</li>
  * <li>{@code GET /ready} - readiness: 200 "ok" while it takes data, else 503 and why (starting, stopping,
@@ -66,11 +67,10 @@ public final class AdminServer implements AutoCloseable {
     private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
     private static final String JSON = "application/json; charset=utf-8";
     private static final String TEXT = "text/plain; charset=utf-8";
-    private static final String PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 
     private final InetSocketAddress bind;
     private final IngestThrottle throttle;
-    private final Metrics metrics;
+    private final MetricRegistry metrics;
     private final StatusSource status;
     private final Health health;
     private final Consumer<String> log;
@@ -79,19 +79,19 @@ public final class AdminServer implements AutoCloseable {
     private ExecutorService executor;
     private ScheduledExecutorService watchdog;
 
-    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
+    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, MetricRegistry metrics, StatusSource status,
                        Health health) {
         this(bind, throttle, metrics, status, health, s -> { });
     }
 
     /** {@code log} receives one line per setting changed, and handler failures. */
-    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
+    public AdminServer(InetSocketAddress bind, IngestThrottle throttle, MetricRegistry metrics, StatusSource status,
                        Health health, Consumer<String> log) {
         this(bind, throttle, metrics, status, health, log, DEFAULT_REQUEST_TIMEOUT_MS);
     }
 
     /** {@code requestTimeoutMs}: how long one request may hold a handler thread (tests use a short one). */
-    AdminServer(InetSocketAddress bind, IngestThrottle throttle, Metrics metrics, StatusSource status,
+    AdminServer(InetSocketAddress bind, IngestThrottle throttle, MetricRegistry metrics, StatusSource status,
                 Health health, Consumer<String> log, long requestTimeoutMs) {
         if (requestTimeoutMs <= 0) {
             throw new IllegalArgumentException("request timeout must be positive, not " + requestTimeoutMs + " ms");
@@ -235,7 +235,7 @@ public final class AdminServer implements AutoCloseable {
                     case "/metrics" -> {
                         allow(x, method, "GET");
                         params(x, Set.of());
-                        send(x, 200, PROMETHEUS, metrics.scrape());
+                        metrics(x);
                     }
                     case "/status" -> {
                         allow(x, method, "GET");
@@ -278,6 +278,16 @@ public final class AdminServer implements AutoCloseable {
         }
         x.getResponseHeaders().set("Allow", String.join(", ", allowed));
         throw new Refusal(405, "method " + oneLine(method) + " not allowed here; use " + String.join(" or ", allowed));
+    }
+
+    // ------------------------------------------------------------------ /metrics
+
+    /** Scraped into memory first, so a failure gives a clean 500 rather than a cut-off 200. */
+    private void metrics(HttpExchange x) throws IOException {
+        String accept = x.getRequestHeaders().getFirst("Accept");
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream(16384);
+        metrics.write(body, accept);
+        send(x, 200, metrics.contentType(accept), body.toByteArray());
     }
 
     // ------------------------------------------------------------------ /throttle
@@ -543,7 +553,10 @@ public final class AdminServer implements AutoCloseable {
     }
 
     private static void send(HttpExchange x, int code, String type, String body) throws IOException {
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        send(x, code, type, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void send(HttpExchange x, int code, String type, byte[] bytes) throws IOException {
         x.getResponseHeaders().set("Content-Type", type);
         x.getResponseHeaders().set("Cache-Control", "no-store");
         boolean head = "HEAD".equals(x.getRequestMethod());
