@@ -29,6 +29,7 @@ import org.junit.jupiter.api.Test;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.tailwire.http.Health;
 import io.tailwire.http.MetricRegistry;
+import io.tailwire.http.MiniJson;
 import io.tailwire.server.limit.IngestThrottle;
 import io.tailwire.server.status.PromText;
 import io.tailwire.server.status.StatusSource;
