@@ -77,6 +77,12 @@ public final class AgentMain {
             + "while behind; at most " + MAX_STATUS_INTERVAL_S + ")")
         int statusInterval = 0;
 
+        @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET /metrics, GET /status, "
+            + "GET /health, GET /ready; read-only); off unless given; no authentication, bind it to a trusted "
+            + "interface (a bind off loopback is warned about); requests must name it in Host, come from no other "
+            + "Origin, and carry no body", converter = HostPort.class)
+        InetSocketAddress admin;
+
         @Parameter(names = {"--help", "-h"}, help = true, description = "Show this help")
         boolean help;
     }
@@ -191,6 +197,22 @@ public final class AgentMain {
         }
         log.info("agent '" + id + "' shipping " + sources + " to " + o.server.getAddress().getHostAddress() + ":"
             + o.server.getPort() + " (state in " + stateDir + ")");
+        if (o.admin != null) {
+            String exposed = UdpAgent.adminExposureWarning(o.admin);
+            if (exposed != null) {
+                log.warn(exposed);
+            }
+            try {
+                agent.startAdmin(o.admin);
+            } catch (IOException e) {
+                try {
+                    agent.stop(o.shutdownTimeoutMs * 1_000_000L, o.shutdownTimeoutMs + 5000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+                Cli.fail(PROGRAM, e.getMessage(), 1);
+            }
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 agent.stop(o.shutdownTimeoutMs * NANOS_PER_MILLI, o.shutdownTimeoutMs + 5000);

@@ -66,7 +66,7 @@ public final class ServerMain {
         long memoryBudget = Configuration.MEMORY_BUDGET_BYTES;
 
         @Parameter(names = "--admin", description = "Admin HTTP endpoint HOST:PORT (GET/POST /throttle, GET /metrics, "
-            + "GET /status); off unless given; no authentication, bind it to a trusted interface (a bind off loopback "
+            + "GET /status, GET /health, GET /ready); off unless given; no authentication, bind it to a trusted interface (a bind off loopback "
             + "is warned about); requests must name it in Host, come from no other Origin, and carry no body",
             converter = HostPort.class)
         InetSocketAddress admin;

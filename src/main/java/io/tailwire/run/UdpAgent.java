@@ -5,12 +5,16 @@ import io.tailwire.agent.InstanceIdentity;
 import io.tailwire.agent.PollBackoff;
 import io.tailwire.agent.TailerConfig;
 import io.tailwire.log.Log;
+import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
+import io.tailwire.http.Health;
 import io.tailwire.io.Fs;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.DatagramChannel;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -35,6 +39,15 @@ public final class UdpAgent {
     private volatile Throwable failure;
     /** The loop's waiter, so stop() and kill() need not wait out a block. */
     private volatile Waiter waiter;
+    /**
+     * How often the loop copies its status for the admin endpoint: 250 ms, as the server publishes its own;
+     * a scrape is then at most that stale, and the copy costs a few objects per tracked file per period.
+     */
+    public static final long STATUS_PUBLISH_INTERVAL_NS = 250_000_000L;
+    private final String agentId;
+    /** The loop's latest copy of its status (see {@link AgentStatus}); null until the loop first publishes. */
+    private volatile AgentStatus status;
+    private AgentAdmin admin;
 
     private void wake() {
         Waiter w = waiter;
@@ -47,6 +60,7 @@ public final class UdpAgent {
                     Path stateDir, PollBackoff poll, long seed, long statusIntervalNs, Log log) throws IOException {
         this.log = log;
         this.server = server;
+        this.agentId = connection.agentId();
         this.statusIntervalNs = statusIntervalNs;
         this.identity = InstanceIdentity.acquire(stateDir);
         DatagramChannel ch = null;
@@ -98,10 +112,15 @@ public final class UdpAgent {
         boolean wasBehind = false;
         io.tailwire.agent.LoggedCondition unreachableServer = new io.tailwire.agent.LoggedCondition("server " + server,
             log::warn, log::info);
+        long nextPublish = System.nanoTime();
         try (Waiter idle = new Waiter(channel, 500_000, Waiter.SHORT_WAIT_TURNS)) {
             waiter = idle;
             while (!core.isClosed() && !killed) {
                 long now = System.nanoTime();
+                if (now - nextPublish >= 0) {
+                    publishStatus();
+                    nextPublish = now + STATUS_PUBLISH_INTERVAL_NS;
+                }
                 long grace = shutdownGraceNs;
                 if (grace >= 0) {
                     core.shutdown(now, grace);
@@ -137,9 +156,10 @@ public final class UdpAgent {
                 if (work > 0) {
                     idle.worked();
                 } else if (core.waitingForPeer()) {
-                    idle.awaitDatagram(now, core.nextDeadline()); // window full: only an ACK lets data go
+                    // window full: only an ACK lets data go
+                    idle.awaitDatagram(now, Math.min(core.nextDeadline(), nextPublish));
                 } else {
-                    idle.idle(now, core.nextDeadline());
+                    idle.idle(now, Math.min(core.nextDeadline(), nextPublish));
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -147,6 +167,11 @@ public final class UdpAgent {
             log.error("agent loop stopped: " + e);
             core.saveState();
         } finally {
+            try {
+                publishStatus(); // the final positions, for a scrape during a stop
+            } catch (RuntimeException e) {
+                log.warn("cannot publish the final status: " + e);
+            }
             try {
                 channel.close();
             } catch (IOException ignored) {
@@ -161,6 +186,86 @@ public final class UdpAgent {
         return core;
     }
 
+    /** Loop thread: copies what the admin endpoint shows from the core's read-only accessors. */
+    private void publishStatus() {
+        AgentConnection c = core.connection();
+        AgentConnection.State st = c == null ? null : c.state();
+        boolean connected = st == AgentConnection.State.CONNECTED;
+        status = new AgentStatus(agentId, server.getHostString() + ":" + server.getPort(), connected,
+            st == null ? "connecting" : st.name().toLowerCase(Locale.ROOT), connected ? c.connectionId() : -1,
+            core.lossBytes(), core.lossEvents(), core.bytesQueued(), core.fileLags(), Instant.now());
+    }
+
+    /** The status the loop last published (every {@link #STATUS_PUBLISH_INTERVAL_NS}); null before the first. */
+    public AgentStatus status() {
+        return status;
+    }
+
+    /** Liveness and readiness, as GET /health and GET /ready of the agent's admin endpoint show them. */
+    public Health health() {
+        return health;
+    }
+
+    private final Health health = new Health() {
+        @Override
+        public String notLive() {
+            Throwable f = failure;
+            if (f != null) {
+                return "agent loop died: " + f;
+            }
+            if (!loop.isAlive()) {
+                return "agent loop is not running (agent stopped)";
+            }
+            return null;
+        }
+
+        @Override
+        public String notReady() {
+            String dead = notLive();
+            if (dead != null) {
+                return dead;
+            }
+            if (shutdownGraceNs >= 0) {
+                return "stopping: waiting for the server to acknowledge what was sent";
+            }
+            AgentStatus s = status;
+            if (s == null) {
+                return "starting: the agent loop has not published its status yet";
+            }
+            if (!s.connected()) {
+                return "not connected to the server " + s.server() + " (" + s.state() + "; retrying)";
+            }
+            return null;
+        }
+    };
+
+    /**
+     * Starts the agent's admin HTTP endpoint (GET /metrics, /status, /health, /ready) on {@code bind}; closed
+     * by {@link #stop} and {@link #kill}. Throws IOException with a plain message if it cannot bind.
+     */
+    public synchronized int startAdmin(InetSocketAddress bind) throws IOException {
+        if (admin != null) {
+            throw new IllegalStateException("admin endpoint already started");
+        }
+        AgentAdmin a = new AgentAdmin(bind, this::status, health, log::warn);
+        a.start();
+        admin = a;
+        log.info("admin endpoint on http://" + bind.getAddress().getHostAddress() + ":" + a.port() + "/");
+        return a.port();
+    }
+
+    /** One line to log as a warning when an admin {@code bind} is not loopback, or null when it is. */
+    public static String adminExposureWarning(InetSocketAddress bind) {
+        return AgentAdmin.exposureWarning(bind);
+    }
+
+    private synchronized void closeAdmin() {
+        if (admin != null) {
+            admin.close();
+            admin = null;
+        }
+    }
+
     /** Non-null if the loop died. */
     public Throwable failure() {
         return failure;
@@ -173,13 +278,16 @@ public final class UdpAgent {
     public boolean stop(long graceNs, long waitMs) throws InterruptedException {
         shutdownGraceNs = graceNs;
         wake();
-        return finished.await(waitMs, TimeUnit.MILLISECONDS);
+        boolean done = finished.await(waitMs, TimeUnit.MILLISECONDS);
+        closeAdmin(); // after the loop: /ready says "stopping" meanwhile
+        return done;
     }
 
     /** Stops like kill -9: no state save, nothing flushed. */
     public void kill() throws InterruptedException {
         killed = true;
         wake();
+        closeAdmin();
         finished.await(5, TimeUnit.SECONDS);
     }
 

@@ -4,6 +4,8 @@ import io.tailwire.config.Configuration;
 import io.tailwire.engine.ServerEndpoint;
 import io.tailwire.engine.ServerEndpointConfig;
 import io.tailwire.engine.ServerEvents;
+import io.tailwire.http.Health;
+import io.tailwire.http.MetricRegistry;
 import io.tailwire.io.Fs;
 import io.tailwire.log.Log;
 import io.tailwire.proto.CloseCode;
@@ -12,7 +14,6 @@ import io.tailwire.server.admin.AdminMetrics;
 import io.tailwire.server.admin.AdminServer;
 import io.tailwire.server.limit.FairShareLimiter;
 import io.tailwire.server.limit.IngestThrottle;
-import io.tailwire.server.status.Metrics;
 import io.tailwire.server.status.ServerStatus;
 import io.tailwire.server.store.OutputStore;
 import java.io.IOException;
@@ -73,6 +74,10 @@ public final class UdpServer implements AutoCloseable {
     private final Thread loop;
     private final Thread writer;
     private volatile Throwable failure;
+    /** Why a server thread died (one line), for /health; null while none has. */
+    private volatile String deathReason;
+    /** close() has begun: /ready says so while everything received is made durable. */
+    private volatile boolean stopping;
     /** Set by close() (not kill()): the loop says goodbye to every agent before it ends. */
     private volatile boolean graceful;
     /** close() ran (it runs once). */
@@ -83,7 +88,7 @@ public final class UdpServer implements AutoCloseable {
     private volatile Waiter waiter;
     private final IngestThrottle throttle;
     private final ServerStatus status = new ServerStatus();
-    private final Metrics metrics = new Metrics();
+    private final MetricRegistry metrics;
     private final long memoryBudget;
     private AdminServer admin;
 
@@ -152,6 +157,7 @@ public final class UdpServer implements AutoCloseable {
         // The store's warnings quote refused paths: escaped, so a path cannot forge a log line (issue 13 item 11).
         this.store = new OutputStore(fs, out, storeCfg, m -> log.warn(PeerLog.escape(m)));
         this.peerLog = new PeerLog(log::warn);
+        this.metrics = MetricRegistry.withBuildInfo(log::warn);
         store.parallelIo(io);
         this.endpoint = newEndpoint(cfg, store, events(log, status, peerLog));
         endpoint.setMemoryBudget(memoryBudgetBytes);
@@ -505,6 +511,7 @@ public final class UdpServer implements AutoCloseable {
     private void died(String thread, Throwable e) {
         if (running.getAndSet(false)) {
             failure = e;
+            deathReason = "server " + thread + " thread died: " + e;
             log.error("server " + thread + " thread stopped: " + e);
             fatal.threadDied(thread, e);
         }
@@ -641,20 +648,68 @@ public final class UdpServer implements AutoCloseable {
         return status;
     }
 
-    public Metrics metrics() {
+    public MetricRegistry metrics() {
         return metrics;
     }
+
+    /** Liveness and readiness, as GET /health and GET /ready of the admin endpoint show them. */
+    public Health health() {
+        return health;
+    }
+
+    private final Health health = new Health() {
+        @Override
+        public String notLive() {
+            String dead = deathReason;
+            if (dead != null) {
+                return dead;
+            }
+            if (!loop.isAlive() || !writer.isAlive()) {
+                return (loop.isAlive() ? "writer" : "engine") + " thread is not running"
+                    + (stopping ? " (server stopped)" : "");
+            }
+            return null;
+        }
+
+        @Override
+        public String notReady() {
+            String dead = notLive();
+            if (dead != null) {
+                return dead;
+            }
+            if (stopping) {
+                return "stopping: making everything received durable and telling agents";
+            }
+            if (waiter == null) {
+                return "starting: the engine loop has not begun";
+            }
+            // What the engine saw at its last publish (every 250 ms): appends refused, windows closed.
+            int stalled = status.counters().stalledConnections();
+            if (stalled > 0) {
+                return "storage refuses writes (disk full or I/O error) for " + stalled + " connection(s): "
+                    + "their windows are closed; retrying";
+            }
+            int unforced = store.forcesFailing();
+            if (unforced > 0) {
+                return "storage cannot force " + unforced + " output file(s) to disk (I/O error): nothing more "
+                    + "becomes durable; retrying";
+            }
+            return null;
+        }
+    };
 
     public long memoryBudget() {
         return memoryBudget;
     }
 
     /**
-     * Starts the admin HTTP endpoint (GET/POST /throttle, GET /metrics, GET /status) on {@code bind};
-     * closed with the server. Throws IOException with a plain message if it cannot bind.
+     * Starts the admin HTTP endpoint (GET/POST /throttle, GET /metrics, GET /status, GET /health, GET /ready)
+     * on {@code bind}; closed with the server, after a graceful stop's drain (so /ready says "stopping"
+     * meanwhile). Throws IOException with a plain message if it cannot bind.
      */
     public synchronized int startAdmin(InetSocketAddress bind) throws IOException {
-        AdminServer a = new AdminServer(bind, throttle, metrics, status, log::info);
+        metrics.registerJvmMetrics(); // only a served registry needs them (they hook GC notifications)
+        AdminServer a = new AdminServer(bind, throttle, metrics, status, health, log::info);
         a.start();
         admin = a;
         log.info("admin endpoint on http://" + bind.getAddress().getHostAddress() + ":" + a.port() + "/");
@@ -687,7 +742,7 @@ public final class UdpServer implements AutoCloseable {
             return;
         }
         closed = true;
-        closeAdmin();
+        stopping = true;
         graceful = true;
         stopThreads();
         store.syncDirty();
@@ -701,6 +756,7 @@ public final class UdpServer implements AutoCloseable {
             log.warn("stopped; " + undurable + " received bytes are not durable (see the errors above); agents"
                 + " still hold them and resend them after the restart");
         }
+        closeAdmin();
     }
 
     /**

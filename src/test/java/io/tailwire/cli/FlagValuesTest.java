@@ -70,6 +70,7 @@ class FlagValuesTest {
         new Case("udp-agent", "--shutdown-timeout-ms", "-1", "0"),
         new Case("udp-agent", "--status-interval", "-1", "0"),
         new Case("udp-agent", "--status-interval", "x", "10"),
+        new Case("udp-agent", "--admin", "nohost", "127.0.0.1:0"),
         // The agent has no --debug (nothing in it logs at debug level): refused like any unknown flag.
         new Case("udp-agent", "--bogus", "1", null));
 

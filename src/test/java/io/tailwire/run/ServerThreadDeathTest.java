@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,7 +28,10 @@ import io.tailwire.server.store.OutputStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Issue 13 item 1: an Error on the engine thread must end the process, not leave a server that only looks alive. */
+/**
+ * Issue 13 item 1: an Error on the engine thread must end the process, not leave a server that only looks
+ * alive; and until the handler has ended it, GET /health and /ready say it is dead (issue 18 item 3).
+ */
 class ServerThreadDeathTest {
     private static final InetAddress LO = InetAddress.getLoopbackAddress();
 
@@ -35,6 +42,8 @@ class ServerThreadDeathTest {
             UdpServer.config(1472, 100, 1 << 20, 100), OutputStore.Config.DEFAULT, new Log("server"),
             new IngestThrottle(), io.tailwire.config.Configuration.MEMORY_BUDGET_BYTES,
             (thread, cause) -> died.complete(thread + ": " + cause))) {
+            int admin = server.startAdmin(new InetSocketAddress(LO, 0));
+            assertEquals(200, probe(admin, "/health").statusCode());
             // The first HELLO with a valid token asks the limiter for the initial window, on the engine thread.
             server.endpoint().setWindowLimiter(new WindowLimiter() {
                 @Override
@@ -59,9 +68,19 @@ class ServerThreadDeathTest {
                 assertFalse(server.running());
                 assertNotNull(server.failure());
                 assertTrue(server.failure() instanceof OutOfMemoryError);
+                for (String path : new String[] {"/health", "/ready"}) {
+                    HttpResponse<String> r = probe(admin, path);
+                    assertEquals(503, r.statusCode(), path);
+                    assertEquals("server engine thread died: java.lang.OutOfMemoryError: simulated\n", r.body(), path);
+                }
             } finally {
                 agent.kill();
             }
         }
+    }
+
+    private static HttpResponse<String> probe(int port, String path) throws Exception {
+        return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+            .build(), HttpResponse.BodyHandlers.ofString());
     }
 }

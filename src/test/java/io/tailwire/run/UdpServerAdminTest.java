@@ -104,6 +104,10 @@ class UdpServerAdminTest {
                 metrics = get(admin, "/metrics");
                 assertEquals(data.length, metric(metrics, "tailwire_store_bytes_durable_total"));
                 assertTrue(metrics.contains("tailwire_agent_received_bytes_total{agent=\"t1\"}"));
+                // Prometheus' client adds the build and the JVM's own metrics.
+                assertTrue(metrics.contains("tailwire_build_info{version=\"" + io.tailwire.http.MetricRegistry.VERSION
+                    + "\"} 1"), metrics);
+                assertTrue(metrics.contains("\njvm_memory_used_bytes{area=\"heap\"} "), metrics);
             } finally {
                 agent.kill();
             }

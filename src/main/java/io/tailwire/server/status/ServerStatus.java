@@ -10,9 +10,14 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 
 import io.tailwire.config.Configuration;
 import io.tailwire.engine.ServerEndpoint;
+import io.tailwire.http.MetricRegistry;
 import io.tailwire.server.store.OutputStore;
 
 /**
@@ -199,49 +204,63 @@ public final class ServerStatus implements StatusSource {
      * Registers the server's own metrics: engine counters (from the published snapshot) and the output
      * store's (its getters read volatile/atomic fields).
      */
-    public void register(Metrics m, OutputStore store, long memoryBudgetBytes) {
-        m.gauge("tailwire_connections", "Live agent connections.", () -> counters.stats().connections());
-        m.gauge("tailwire_active_connections", "Connections that delivered new DATA bytes in the last second "
+    public void register(MetricRegistry m, OutputStore store, long memoryBudgetBytes) {
+        gauge(m, "tailwire_connections", "Live agent connections.", () -> counters.stats().connections());
+        gauge(m, "tailwire_active_connections", "Connections that delivered new DATA bytes in the last second "
             + "(they share the memory budget).", () -> counters.activeConnections());
-        m.gauge("tailwire_stalled_connections", "Connections whose storage refuses writes (window closed, "
+        gauge(m, "tailwire_stalled_connections", "Connections whose storage refuses writes (window closed, "
             + "retrying).", () -> counters.stalledConnections());
-        m.gauge("tailwire_memory_budget_bytes", "Receive buffer memory shared by all connections.",
+        gauge(m, "tailwire_memory_budget_bytes", "Receive buffer memory shared by all connections.",
             () -> memoryBudgetBytes);
-        m.counter("tailwire_datagrams_received_total", "Datagrams received.",
+        counter(m, "tailwire_datagrams_received_total", "Datagrams received.",
             () -> counters.stats().datagramsReceived());
-        m.counter("tailwire_datagrams_dropped_total", "Datagrams dropped (invalid, unknown connection, beyond "
+        counter(m, "tailwire_datagrams_dropped_total", "Datagrams dropped (invalid, unknown connection, beyond "
             + "the buffer).", () -> counters.stats().datagramsDropped());
-        m.counter("tailwire_data_packets_total", "DATA packets received.", () -> counters.stats().dataPackets());
-        m.counter("tailwire_duplicates_discarded_total", "DATA packets discarded as duplicates (retransmissions "
+        counter(m, "tailwire_data_packets_total", "DATA packets received.", () -> counters.stats().dataPackets());
+        counter(m, "tailwire_duplicates_discarded_total", "DATA packets discarded as duplicates (retransmissions "
             + "of what was already received).", () -> counters.stats().duplicates());
-        m.counter("tailwire_received_bytes_total", "New payload bytes received.", () -> counters.bytesReceived());
-        m.counter("tailwire_acks_sent_total", "ACKs sent.", () -> counters.stats().acksSent());
-        m.counter("tailwire_busy_rejections_total", "Connections refused with BUSY (--max-connections).",
+        counter(m, "tailwire_received_bytes_total", "New payload bytes received.", () -> counters.bytesReceived());
+        counter(m, "tailwire_acks_sent_total", "ACKs sent.", () -> counters.stats().acksSent());
+        counter(m, "tailwire_busy_rejections_total", "Connections refused with BUSY (--max-connections).",
             () -> counters.stats().busyRejections());
-        m.counter("tailwire_agent_id_refusals_total", "HELLOs refused with AGENT_ID_IN_USE: another agent holds the "
+        counter(m, "tailwire_agent_id_refusals_total", "HELLOs refused with AGENT_ID_IN_USE: another agent holds the "
             + "id (two agents share one --id).", () -> counters.stats().agentIdRefusals());
-        m.counter("tailwire_append_stalls_total", "Writes the store refused (disk full, I/O error) and the "
+        counter(m, "tailwire_append_stalls_total", "Writes the store refused (disk full, I/O error) and the "
             + "engine retried.", () -> counters.stats().appendStalls());
-        m.counter("tailwire_protocol_violations_total", "Connections closed for protocol violations.",
+        counter(m, "tailwire_protocol_violations_total", "Connections closed for protocol violations.",
             () -> counters.stats().protocolViolations());
-        m.counterFamily("tailwire_loss_reported_bytes_total", "Bytes agents reported lost at the source "
-            + "(LOSS_REPORT: rotated away before they could be read).", out -> {
+        m.register(CounterWithCallback.builder().name("tailwire_loss_reported_bytes_total")
+            .help("Bytes agents reported lost at the source (LOSS_REPORT: rotated away before they could be read).")
+            .labelNames("agent")
+            .callback(out -> {
                 java.util.Set<String> hidden = expired;
                 for (Map.Entry<String, AtomicLong> e : new TreeMap<>(lossByAgent).entrySet()) {
                     if (hidden.contains(e.getKey())) {
                         continue; // disconnected past the linger: the series goes, the count is kept
                     }
-                    out.add(e.getValue().get(), "agent", e.getKey());
+                    out.call(e.getValue().get(), e.getKey());
                 }
-            });
-        m.counter("tailwire_store_bytes_written_total", "Bytes written to output files.", store::bytesWritten);
-        m.counter("tailwire_store_bytes_durable_total", "Bytes written and forced to disk.", store::bytesDurable);
-        m.gauge("tailwire_store_unsynced_bytes", "Bytes written but not yet forced (disk lag).",
+            }).build());
+        counter(m, "tailwire_store_bytes_written_total", "Bytes written to output files.", store::bytesWritten);
+        counter(m, "tailwire_store_bytes_durable_total", "Bytes written and forced to disk.", store::bytesDurable);
+        gauge(m, "tailwire_store_unsynced_bytes", "Bytes written but not yet forced (disk lag).",
             store::unsyncedBytes);
-        m.counter("tailwire_store_disk_errors_total", "Failed writes, forces and opens.", store::diskErrors);
-        m.counter("tailwire_store_forces_total", "fsync calls.", store::forces);
-        m.counter("tailwire_store_rejected_paths_total", "Streams refused for a bad path.", store::rejectedPaths);
-        m.gauge("tailwire_store_live_streams", "Streams open in the store.", store::liveStreams);
-        m.gauge("tailwire_store_open_files", "Output files open.", store::openFiles);
+        counter(m, "tailwire_store_disk_errors_total", "Failed writes, forces and opens.", store::diskErrors);
+        counter(m, "tailwire_store_forces_total", "fsync calls.", store::forces);
+        counter(m, "tailwire_store_rejected_paths_total", "Streams refused for a bad path.", store::rejectedPaths);
+        gauge(m, "tailwire_store_live_streams", "Streams open in the store.", store::liveStreams);
+        gauge(m, "tailwire_store_open_files", "Output files open.", store::openFiles);
+    }
+
+    /** A gauge without labels read from {@code value} on each scrape. */
+    static void gauge(MetricRegistry m, String name, String help, LongSupplier value) {
+        m.register(GaugeWithCallback.builder().name(name).help(help).callback(out -> out.call(value.getAsLong()))
+            .build());
+    }
+
+    /** A counter without labels read from {@code value} on each scrape. */
+    static void counter(MetricRegistry m, String name, String help, LongSupplier value) {
+        m.register(CounterWithCallback.builder().name(name).help(help).callback(out -> out.call(value.getAsLong()))
+            .build());
     }
 }

@@ -106,13 +106,18 @@ final class GroupCommit {
             }
         }
         int forced = 0;
+        int failing = 0;
         for (int i = 0; i < outcome.length; i++) {
             if (outcome[i] == RETRY) {
                 retry.add(batch.get(i));
             } else {
                 forced += outcome[i];
             }
+            if (batch.get(i).forceFailing) {
+                failing++; // a failed file is in every round's batch (retried or queued again) until it works
+            }
         }
+        metrics.forcesFailing = failing;
         return forced;
     }
 

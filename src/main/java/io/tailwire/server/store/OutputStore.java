@@ -366,6 +366,14 @@ public final class OutputStore implements StreamStore, AutoCloseable {
         return metrics.diskErrors.get();
     }
 
+    /**
+     * Output files whose last force failed (recounted by every {@link #syncDirty} round): nothing more of
+     * them becomes durable until it works again. Any thread.
+     */
+    public int forcesFailing() {
+        return metrics.forcesFailing;
+    }
+
     /** STREAM_OPENs refused with BAD_PATH. */
     public long rejectedPaths() {
         return metrics.rejectedPaths;

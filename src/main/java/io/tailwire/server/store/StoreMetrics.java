@@ -13,6 +13,8 @@ final class StoreMetrics {
     volatile long rejectedPaths;
     volatile int liveStreams;
     volatile int openFiles;
+    // Single writer: the writer thread (GroupCommit.syncDirty), recounted every round.
+    volatile int forcesFailing;
     // Any thread.
     final AtomicLong bytesDurable = new AtomicLong();
     final AtomicLong forces = new AtomicLong();

@@ -26,8 +26,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.tailwire.http.Health;
+import io.tailwire.http.MetricRegistry;
+import io.tailwire.http.MiniJson;
 import io.tailwire.server.limit.IngestThrottle;
-import io.tailwire.server.status.Metrics;
 import io.tailwire.server.status.PromText;
 import io.tailwire.server.status.StatusSource;
 
@@ -35,15 +38,30 @@ class AdminServerTest {
     private static final InetSocketAddress LOOPBACK = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
 
     private final IngestThrottle throttle = new IngestThrottle(3);
-    private final Metrics metrics = new Metrics();
+    private final MetricRegistry metrics = new MetricRegistry(log -> { });
     private final AtomicReference<List<StatusSource.Agent>> agents = new AtomicReference<>(List.of());
     private final List<String> log = new CopyOnWriteArrayList<>();
+    /** What /health and /ready report: null is well, anything else the reason for a 503. */
+    private final AtomicReference<String> notLive = new AtomicReference<>();
+    private final AtomicReference<String> notReady = new AtomicReference<>();
+    private final Health health = new Health() {
+        @Override
+        public String notLive() {
+            return notLive.get();
+        }
+
+        @Override
+        public String notReady() {
+            return notReady.get();
+        }
+    };
     private AdminServer server;
     private HttpClient client;
 
     @BeforeEach
     void start() throws IOException {
-        metrics.counter("tailwire_bytes_received_total", "Payload bytes received.", () -> 1234);
+        metrics.register(CounterWithCallback.builder().name("tailwire_bytes_received_total")
+                .help("Payload bytes received.").callback(c -> c.call(1234)).build());
         StatusSource status = () -> {
             List<StatusSource.Agent> a = agents.get();
             if (a == null) {
@@ -53,7 +71,7 @@ class AdminServerTest {
         };
         AdminMetrics.registerThrottle(metrics, throttle);
         AdminMetrics.registerAgents(metrics, status);
-        server = new AdminServer(LOOPBACK, throttle, metrics, status, log::add);
+        server = new AdminServer(LOOPBACK, throttle, metrics, status, health, log::add);
         server.start();
         client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     }
@@ -229,7 +247,7 @@ class AdminServerTest {
     @Test
     void halfSentRequestsAreCutOffAndDoNotKeepMetricsFromAnotherClient() throws Exception {
         server.close();
-        server = new AdminServer(LOOPBACK, throttle, metrics, StatusSource.NONE, log::add, 300);
+        server = new AdminServer(LOOPBACK, throttle, metrics, StatusSource.NONE, health, log::add, 300);
         server.start();
         List<Socket> slow = new ArrayList<>();
         try {
@@ -348,9 +366,10 @@ class AdminServerTest {
     void aFailingStatusSourceGives500AndTheServerKeepsServing() throws Exception {
         agents.set(null);
         assertOneLinePlainText(send("GET", "/status"), 500, "status unavailable");
-        // the metrics families fed by the same source are empty, the rest still there
+        // the metrics families fed by the same source are left out (Prometheus' client writes nothing for a
+        // family without samples; the hand-written writer wrote its HELP and TYPE), the rest still there
         Map<String, PromText.Family> f = PromText.parse(send("GET", "/metrics").body());
-        assertEquals(List.of(), f.get("tailwire_agent_connected").samples());
+        assertTrue(!f.containsKey("tailwire_agent_connected"), f.keySet().toString());
         assertEquals(1, f.get("tailwire_bytes_received_total").samples().size());
         agents.set(List.of());
         assertEquals(200, send("GET", "/status").statusCode());
@@ -360,15 +379,54 @@ class AdminServerTest {
     @Test
     void bindingAnAddressInUseFailsWithAPlainIOException() {
         AdminServer second = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()),
-                throttle, metrics, StatusSource.NONE);
+                throttle, metrics, StatusSource.NONE, health);
         IOException e = assertThrows(IOException.class, second::start);
         assertTrue(e.getMessage().startsWith("cannot listen for admin HTTP on ")
                 && e.getMessage().contains(":" + server.port() + ": ") && !e.getMessage().contains("\n"), e.getMessage());
         AdminServer unresolved = new AdminServer(InetSocketAddress.createUnresolved("no-such-host.invalid", 0),
-                throttle, metrics, StatusSource.NONE);
+                throttle, metrics, StatusSource.NONE, health);
         e = assertThrows(IOException.class, unresolved::start);
         assertTrue(e.getMessage().startsWith("cannot listen for admin HTTP on no-such-host.invalid:0"), e.getMessage());
         second.close(); // closing a server that never started is harmless
+    }
+
+    @Test
+    void healthAndReadyAnswer200OkWhileWellAnd503WithTheOneLineReasonOtherwise() throws Exception {
+        for (String path : List.of("/health", "/ready")) {
+            HttpResponse<String> r = send("GET", path);
+            assertEquals(200, r.statusCode(), path);
+            assertEquals("ok\n", r.body(), path);
+            assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+            assertEquals(200, send("HEAD", path).statusCode(), "a probe may use HEAD: " + path);
+        }
+        // Each probe reports its own condition: a server can be alive and not ready (stopping, disk full).
+        notReady.set("storage refuses writes (disk full or I/O error) for 2 connection(s)");
+        assertOneLinePlainText(send("GET", "/ready"), 503, "storage refuses writes");
+        assertEquals(200, send("GET", "/health").statusCode());
+        notReady.set("stopping");
+        assertOneLinePlainText(send("GET", "/ready"), 503, "stopping");
+        assertEquals(503, send("HEAD", "/ready").statusCode());
+        notLive.set("server engine thread died: java.lang.OutOfMemoryError\nsecond line");
+        // the reason is cut to one line, so a probe's log gets one line per failure
+        assertOneLinePlainText(send("GET", "/health"), 503, "engine thread died: java.lang.OutOfMemoryError?second");
+        notLive.set(null);
+        notReady.set(null);
+        assertEquals("ok\n", send("GET", "/ready").body());
+    }
+
+    @Test
+    void healthAndReadyKeepTheEndpointsProtections() throws Exception {
+        notLive.set("dead");
+        int port = server.port();
+        // A page elsewhere must not learn the server's state either: Host and Origin are checked first.
+        String status = raw("GET /health HTTP/1.1\r\nHost: evil.example:" + port + "\r\nConnection: close\r\n\r\n");
+        assertTrue(status.contains(" 403 "), status);
+        HttpRequest crossOrigin = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready"))
+                .header("Origin", "http://evil.example").GET().build();
+        assertOneLinePlainText(client.send(crossOrigin, HttpResponse.BodyHandlers.ofString()), 403, "cross-origin");
+        assertOneLinePlainText(send("POST", "/health"), 405, "not allowed");
+        assertOneLinePlainText(send("POST", "/ready", "x=1"), 415, "no body");
+        assertOneLinePlainText(send("GET", "/ready?verbose=1"), 400, "unknown parameter");
     }
 
     @Test

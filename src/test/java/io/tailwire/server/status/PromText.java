@@ -11,7 +11,7 @@ import java.util.regex.Pattern;
 
 /**
  * An independent reader of the Prometheus text format 0.0.4, strict enough to reject what
- * Prometheus would: used by tests to check what {@link Metrics} writes.
+ * Prometheus would: used by tests to check what {@code /metrics} serves.
  */
 public final class PromText {
     public record Sample(String name, Map<String, String> labels, double value) {
@@ -67,15 +67,15 @@ public final class PromText {
                     continue;
                 } else {
                     Sample s = sample(line);
-                    Family f = families.get(s.name());
+                    Family f = families.get(familyOf(s.name(), families));
                     if (f == null) {
                         throw new IllegalArgumentException("sample without TYPE: " + s.name());
                     }
-                    if (closed.contains(s.name()) || !s.name().equals(current)) {
+                    if (closed.contains(f.name()) || !f.name().equals(current)) {
                         throw new IllegalArgumentException("samples of " + s.name() + " not contiguous");
                     }
                     for (Sample o : f.samples()) {
-                        if (o.labels().equals(s.labels())) {
+                        if (o.name().equals(s.name()) && o.labels().equals(s.labels())) {
                             throw new IllegalArgumentException("duplicate sample " + s);
                         }
                     }
@@ -92,6 +92,26 @@ public final class PromText {
             }
         }
         return families;
+    }
+
+    /**
+     * The family a sample belongs to: its own name, or for a summary or histogram (the JVM metrics have
+     * some) the name without the suffix of its parts.
+     */
+    private static String familyOf(String sample, Map<String, Family> families) {
+        if (families.containsKey(sample)) {
+            return sample;
+        }
+        for (String suffix : List.of("_count", "_sum", "_bucket")) {
+            if (sample.endsWith(suffix)) {
+                String base = sample.substring(0, sample.length() - suffix.length());
+                Family f = families.get(base);
+                if (f != null && (f.type().equals("summary") || f.type().equals("histogram"))) {
+                    return base;
+                }
+            }
+        }
+        return sample;
     }
 
     private static void checkName(String name) {

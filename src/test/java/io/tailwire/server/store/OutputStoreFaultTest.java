@@ -108,7 +108,9 @@ class OutputStoreFaultTest {
         append(s, 0, bytes("abcdef"));
         fs.failForces = true;
         assertEquals(0, st.syncDirty());
+        assertEquals(1, st.forcesFailing(), "for /ready: a file that cannot be forced");
         assertEquals(0, st.syncDirty());
+        assertEquals(1, st.forcesFailing(), "still failing, counted once");
         assertEquals(0, s.durable());
         assertEquals(1, log.count("cannot force output"));
         OpenResult blocked = st.open("a", open("/f", 1));
@@ -116,6 +118,7 @@ class OutputStoreFaultTest {
         assertNull(blocked.stream());
         fs.failForces = false;
         assertEquals(1, st.syncDirty(), "retried from the pending list");
+        assertEquals(0, st.forcesFailing());
         assertEquals(6, s.durable());
         assertEquals(1, log.count("forcing output works again"));
         assertEquals(6, st.open("a", open("/f", 1)).resumeOffset());

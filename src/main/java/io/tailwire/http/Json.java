@@ -1,4 +1,4 @@
-package io.tailwire.server.admin;
+package io.tailwire.http;
 
 /**
  * A minimal streaming JSON writer (RFC 8259) for the admin endpoints. It inserts the commas and

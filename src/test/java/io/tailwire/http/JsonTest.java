@@ -1,4 +1,4 @@
-package io.tailwire.server.admin;
+package io.tailwire.http;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
