@@ -38,6 +38,7 @@ class ArchitectureTest {
         LAYER.put("log", 0);
         LAYER.put("crypto", 0); // Noise handshake and AEAD over JDK primitives; uses nothing of ours
         LAYER.put("http", 0); // what the admin endpoints share; uses nothing of ours
+        LAYER.put("fault", 0); // the one fault model (simulators, engine tests, udp-chaos); uses nothing of ours
         LAYER.put("wire", 1);
         LAYER.put("config", 2); // every default, named once (reads wire's ranges)
         LAYER.put("engine", 3);

@@ -1,12 +1,18 @@
 package io.tailwire.tools;
 
+import io.tailwire.fault.FaultLane;
+import io.tailwire.fault.FaultModel;
+import io.tailwire.fault.FaultRandom;
+
 import java.util.SplittableRandom;
 
 /**
  * Decides, for one direction, what happens to each datagram. Pure: the caller passes the time (nanoseconds
- * since the proxy started) and the length; the only state is a seeded random stream and the policer bucket.
- * Every decision draws the same number of random values whatever the outcome, so changing one probability
- * does not shift the random choices of the other faults.
+ * since the proxy started) and the length. Loss, the policer, duplication and delay are decided by the one
+ * fault model ({@link FaultLane} under a {@link FaultModel} built from the {@link ChaosConfig}); blackouts and
+ * the hold-until-the-next-datagram reordering are udp-chaos's own. Every decision draws the same number of
+ * random values whatever the outcome (five, up front, one per purpose), so changing one probability does not
+ * shift the random choices of the other faults.
  */
 public final class FaultDecider {
     public enum Action { FORWARD, DROP_LOSS, DROP_BLACKOUT, DROP_RATE }
@@ -23,24 +29,22 @@ public final class FaultDecider {
     }
 
     private final ChaosConfig cfg;
-    private final SplittableRandom random;
+    private final DrawsPerDatagram draws;
+    private final FaultLane lane;
     private final Decision d = new Decision();
-    private double tokens;
-    private long lastRefill = Long.MIN_VALUE;
+    private long now;
 
     public FaultDecider(ChaosConfig cfg, long seed) {
         this.cfg = cfg;
-        this.random = new SplittableRandom(seed);
-        this.tokens = cfg.burstBytes();
+        this.draws = new DrawsPerDatagram(new SplittableRandom(seed));
+        // Jitter is uniform in [0, jitter]; chaos's reordering is a hold (ChaosLane), not the model's extra delay.
+        this.lane = new FaultLane(FaultModel.perfect().loss(cfg.loss()).duplicate(cfg.dup())
+            .delay(cfg.delayNanos(), cfg.jitterNanos()).police(cfg.rateBytesPerSec(), cfg.burstBytes()), draws);
     }
 
     public Decision decide(long nowNanos, int length) {
-        double lossDraw = random.nextDouble();
-        double dupDraw = random.nextDouble();
-        double reorderDraw = random.nextDouble();
-        long jitter1 = jitter(random.nextLong());
-        long jitter2 = jitter(random.nextLong());
-
+        draws.next();
+        this.now = nowNanos;
         d.copies = 0;
         d.reorder = false;
         d.delayNanos = 0;
@@ -51,38 +55,71 @@ public final class FaultDecider {
                 return d;
             }
         }
-        // nextDouble is in [0, 1): loss 0 never drops, loss 1 always does.
-        if (lossDraw < cfg.loss()) {
-            d.action = Action.DROP_LOSS;
-            return d;
-        }
-        if (cfg.rateBytesPerSec() > 0 && !takeTokens(nowNanos, length)) {
-            d.action = Action.DROP_RATE;
+        FaultLane.Drop drop = lane.send(null, length, nowNanos, this::copy);
+        if (drop != null) {
+            d.action = drop == FaultLane.Drop.POLICED ? Action.DROP_RATE : Action.DROP_LOSS;
+            d.copies = 0;
             return d;
         }
         d.action = Action.FORWARD;
-        d.copies = dupDraw < cfg.dup() ? 2 : 1;
-        d.reorder = reorderDraw < cfg.reorder();
-        d.delayNanos = cfg.delayNanos() + jitter1;
-        // The duplicate never leaves before the original.
-        d.dupDelayNanos = Math.max(d.delayNanos, cfg.delayNanos() + jitter2);
+        // nextDouble is in [0, 1): reorder 0 never holds, reorder 1 always does.
+        d.reorder = draws.reorder < cfg.reorder();
         return d;
     }
 
-    /** Uniform in [0, jitter] (the modulo bias is below 1e-9 for any sane jitter). */
-    private long jitter(long raw) {
-        return cfg.jitterNanos() > 0 ? Math.floorMod(raw, cfg.jitterNanos() + 1) : 0;
+    private void copy(byte[] ignored, long arrival, boolean duplicate, boolean reordered, boolean corrupted) {
+        d.copies++;
+        if (duplicate) {
+            // The duplicate never leaves before the original.
+            d.dupDelayNanos = Math.max(d.delayNanos, arrival - now);
+        } else {
+            d.delayNanos = arrival - now;
+        }
     }
 
-    private boolean takeTokens(long now, int length) {
-        if (lastRefill != Long.MIN_VALUE && now > lastRefill) {
-            tokens = Math.min(cfg.burstBytes(), tokens + (now - lastRefill) * (cfg.rateBytesPerSec() / 1e9));
+    /** Answers each purpose from a value drawn up front for the datagram; the two copies get their own jitter. */
+    private static final class DrawsPerDatagram implements FaultRandom {
+        private final SplittableRandom random;
+        private double loss;
+        private double dup;
+        double reorder;
+        private final long[] jitter = new long[2];
+        private int jitterUsed;
+
+        DrawsPerDatagram(SplittableRandom random) {
+            this.random = random;
         }
-        lastRefill = Math.max(now, lastRefill == Long.MIN_VALUE ? now : lastRefill);
-        if (tokens < length) {
-            return false;
+
+        void next() {
+            loss = random.nextDouble();
+            dup = random.nextDouble();
+            reorder = random.nextDouble();
+            jitter[0] = random.nextLong();
+            jitter[1] = random.nextLong();
+            jitterUsed = 0;
         }
-        tokens -= length;
-        return true;
+
+        @Override
+        public double nextDouble(Draw what) {
+            return switch (what) {
+                case LOSS -> loss;
+                case DUPLICATE -> dup;
+                default -> throw new IllegalStateException("udp-chaos does not draw " + what);
+            };
+        }
+
+        /** Uniform in [lo, hi) (the modulo bias is below 1e-9 for any sane jitter). */
+        @Override
+        public long nextLong(Draw what, long lo, long hi) {
+            if (what != Draw.JITTER || jitterUsed == jitter.length) {
+                throw new IllegalStateException("udp-chaos does not draw " + what);
+            }
+            return lo + Math.floorMod(jitter[jitterUsed++], hi - lo);
+        }
+
+        @Override
+        public int nextInt(Draw what, int bound) {
+            throw new IllegalStateException("udp-chaos does not draw " + what);
+        }
     }
 }

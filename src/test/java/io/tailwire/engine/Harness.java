@@ -5,42 +5,46 @@ import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.PriorityQueue;
-import java.util.SplittableRandom;
 import java.util.function.Predicate;
 
+import io.tailwire.fault.FaultModel;
 import io.tailwire.proto.CloseCode;
+import io.tailwire.sim.EventQueue;
+import io.tailwire.sim.SimClock;
+import io.tailwire.sim.SimNetwork;
+import io.tailwire.sim.SimRandom;
 import io.tailwire.proto.StreamStatus;
 import io.tailwire.wire.Wire;
 
 import org.agrona.concurrent.UnsafeBuffer;
 
 /**
- * Moves datagrams between one AgentConnection and a ServerEndpoint in virtual time, with seeded
- * loss, duplication and delay jitter (reordering), and records what the agent's events say.
+ * Moves datagrams between one AgentConnection and a ServerEndpoint in virtual time over the simulator's
+ * network ({@link SimNetwork}, so the one fault model), with seeded loss, duplication and delay jitter
+ * (reordering), and records what the agent's events say.
  */
 final class Harness implements AgentEventHandler {
     static final InetSocketAddress AGENT_ADDR = new InetSocketAddress("10.0.0.1", 40000);
 
-    record Packet(long at, long seq, boolean toServer, byte[] bytes) {
-    }
+    static final InetSocketAddress SERVER_ADDR = new InetSocketAddress("10.0.0.100", 7000);
 
-    final SplittableRandom rnd;
     final FakeStore store = new FakeStore();
     ServerEndpoint server;
     AgentConnection agent;
     long now = 1_000 * NANOS_PER_MILLI;
-    long seq;
+    // The fault model of both directions, read from these on every send so a test may change them at any time.
     double loss;
     double dup;
     long delayNs = 100_000;     // one-way base delay
-    long jitterNs;
+    long jitterNs;              // extra delay uniform in [0, jitterNs] per copy
+    private final FaultModel faults = FaultModel.perfect();
     long syncEveryNs = 0;       // 0: store is auto-durable
     long lastSync;
     Predicate<byte[]> dropToServer = b -> false;
     Predicate<byte[]> dropToAgent = b -> false;
-    final PriorityQueue<Packet> net = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
-        : Long.compare(a.seq, b.seq));
+    private final SimClock clock = new SimClock(now);
+    private final EventQueue arrivals = new EventQueue();
+    private final SimNetwork net;
     final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
     final List<byte[]> sentByAgent = new ArrayList<>();
     final List<byte[]> sentByServer = new ArrayList<>();
@@ -60,7 +64,16 @@ final class Harness implements AgentEventHandler {
     long maxDurableHint;
 
     Harness(long seed, ServerEndpointConfig scfg, AgentConnectionConfig acfg) {
-        rnd = new SplittableRandom(seed);
+        net = new SimNetwork(arrivals, clock, new SimRandom(seed), null);
+        // Both directions read the one model that emit() sets from the fields above.
+        net.link(AGENT_ADDR, SERVER_ADDR).setFaultModel(faults);
+        net.link(SERVER_ADDR, AGENT_ADDR).setFaultModel(faults);
+        net.register(SERVER_ADDR, (from, bytes, at) -> server.onDatagram(from, new UnsafeBuffer(bytes), 0,
+            bytes.length, now));
+        net.register(AGENT_ADDR, (from, bytes, at) -> {
+            agent.onDatagram(new UnsafeBuffer(bytes), 0, bytes.length, now);
+            AgentEventHandler.drain(agent, this);
+        });
         server = new ServerEndpoint(scfg, "secret".getBytes(), seed ^ 0x5eed, store, ServerEvents.NONE);
         agent = new AgentConnection(acfg, now, seed);
     }
@@ -73,13 +86,12 @@ final class Harness implements AgentEventHandler {
         if (toServer ? dropToServer.test(bytes) : dropToAgent.test(bytes)) {
             return;
         }
-        if (loss > 0 && rnd.nextDouble() < loss) {
-            return;
-        }
-        int copies = dup > 0 && rnd.nextDouble() < dup ? 2 : 1;
-        for (int i = 0; i < copies; i++) {
-            long jitter = jitterNs > 0 ? rnd.nextLong(jitterNs) : 0;
-            net.add(new Packet(now + delayNs + jitter, seq++, toServer, bytes));
+        faults.loss(loss).duplicate(dup).delay(delayNs, jitterNs);
+        clock.advanceTo(now);
+        if (toServer) {
+            net.send(AGENT_ADDR, SERVER_ADDR, bytes);
+        } else {
+            net.send(SERVER_ADDR, AGENT_ADDR, bytes);
         }
     }
 
@@ -119,9 +131,7 @@ final class Harness implements AgentEventHandler {
             }
         }
         long next = Math.min(agent.nextDeadline(), server.nextDeadline());
-        if (!net.isEmpty()) {
-            next = Math.min(next, net.peek().at);
-        }
+        next = Math.min(next, arrivals.peekTime());
         if (syncEveryNs > 0) {
             next = Math.min(next, lastSync + syncEveryNs);
         }
@@ -132,15 +142,10 @@ final class Harness implements AgentEventHandler {
                 server.onDurableAdvanced();
             }
         }
-        while (!net.isEmpty() && net.peek().at <= now) {
-            Packet p = net.poll();
-            UnsafeBuffer b = new UnsafeBuffer(p.bytes);
-            if (p.toServer) {
-                server.onDatagram(AGENT_ADDR, b, 0, p.bytes.length, now);
-            } else {
-                agent.onDatagram(b, 0, p.bytes.length, now);
-                AgentEventHandler.drain(agent, this);
-            }
+        // Everything due is delivered at now (the receivers above), in arrival then send order.
+        clock.advanceTo(now);
+        while (arrivals.peekTime() <= now) {
+            EventQueue.run(arrivals.poll());
         }
     }
 

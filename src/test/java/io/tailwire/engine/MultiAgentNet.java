@@ -3,11 +3,13 @@ package io.tailwire.engine;
 import static io.tailwire.io.Units.NANOS_PER_MILLI;
 
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
-import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 
+import io.tailwire.fault.FaultLane;
+import io.tailwire.fault.FaultModel;
 import io.tailwire.proto.CloseCode;
+import io.tailwire.sim.EventQueue;
+import io.tailwire.sim.SimRandom;
 import io.tailwire.proto.StreamStatus;
 import io.tailwire.wire.AckFlyweight;
 import io.tailwire.wire.Wire;
@@ -18,11 +20,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * Several AgentConnections sharing one ServerEndpoint in virtual time. Agent-to-server datagrams pass
  * one FIFO bottleneck (a rate in bytes per second and a drop-tail queue limit); everything also takes a
  * fixed one-way delay. Every agent always has data to send on one stream.
+ *
+ * <p>What happens to a datagram is decided by the one fault model ({@link FaultLane}s: random loss, then
+ * the shared bottleneck and the delay) and arrivals wait in the simulator's {@link EventQueue}. Not a
+ * {@code SimNetwork}: its links are per address pair, and this bottleneck is shared by every agent.
  */
 final class MultiAgentNet {
-    private record Pkt(long at, long seq, int agent, boolean toServer, byte[] bytes) {
-    }
-
     final class Peer implements AgentEventHandler {
         final int index;
         final InetSocketAddress addr;
@@ -70,7 +73,6 @@ final class MultiAgentNet {
         }
     }
 
-    final SplittableRandom rnd;
     final FakeStore store = new FakeStore();
     final ServerEndpoint server;
     final Peer[] peers;
@@ -79,13 +81,13 @@ final class MultiAgentNet {
     final long delayNs;
     long syncEveryNs;
     long now = 1_000 * NANOS_PER_MILLI;
-    private long seq;
     private long lastSync;
-    private final PriorityQueue<Pkt> net = new PriorityQueue<>((a, b) -> a.at != b.at ? Long.compare(a.at, b.at)
-        : Long.compare(a.seq, b.seq));
-    private final ArrayDeque<Pkt> queue = new ArrayDeque<>();
-    private long queuedBytes;
-    private long linkFreeAt;
+    private final EventQueue arrivals = new EventQueue();
+    // Random loss each way (its probability read from randomLoss on every send), then the shared bottleneck.
+    private final FaultModel lossModel = FaultModel.perfect();
+    private final FaultLane upLoss;
+    private final FaultLane downLoss;
+    private final FaultLane bottleneck;
     private final UnsafeBuffer out = new UnsafeBuffer(new byte[Wire.MAX_MAX_DATAGRAM]);
     private final byte[] payload;
     private final AckFlyweight ack = new AckFlyweight();
@@ -113,13 +115,19 @@ final class MultiAgentNet {
 
     MultiAgentNet(long seed, ServerEndpointConfig cfg, int agents, long bottleneckBytesPerSec, long queueLimitBytes,
                   long delayNs) {
-        this.rnd = new SplittableRandom(seed);
+        SimRandom random = new SimRandom(seed);
+        this.upLoss = new FaultLane(lossModel, random.child("up loss"));
+        this.downLoss = new FaultLane(lossModel, random.child("down loss"));
+        // Long.MAX_VALUE bytes/s: no bottleneck (0 in the model); a queue limit of 0: unlimited.
+        this.bottleneck = new FaultLane(FaultModel.perfect().delay(delayNs, 0)
+            .bottleneck(bottleneckBytesPerSec == Long.MAX_VALUE ? 0 : bottleneckBytesPerSec,
+                queueLimitBytes > 0 ? queueLimitBytes : Long.MAX_VALUE), random.child("bottleneck"));
         this.server = new ServerEndpoint(cfg, "secret".getBytes(), seed, store, ServerEvents.NONE);
         this.bottleneckBytesPerSec = bottleneckBytesPerSec;
         this.queueLimitBytes = queueLimitBytes;
         this.delayNs = delayNs;
         this.payload = new byte[Wire.MAX_MAX_DATAGRAM];
-        rnd.nextBytes(payload);
+        new SplittableRandom(seed).nextBytes(payload);
         this.payloadBuffer = new UnsafeBuffer(payload);
         this.peers = new Peer[agents];
         for (int i = 0; i < agents; i++) {
@@ -132,39 +140,19 @@ final class MultiAgentNet {
             burstDrops++; // a loss burst: the path drops everything for a while
             return;
         }
-        if (randomLoss > 0 && rnd.nextDouble() < randomLoss) {
+        lossModel.loss(randomLoss);
+        if (upLoss.send(null, b.length, now, (copy, at, dup, reordered, corrupted) -> { }) != null) {
             randomDrops++;
             return;
         }
-        if (bottleneckBytesPerSec == Long.MAX_VALUE) {
-            net.add(new Pkt(now + delayNs, seq++, agent, true, b));
-            return;
+        if (bottleneckBytesPerSec != Long.MAX_VALUE) {
+            packetsIntoQueue++;
         }
-        drainQueue();
-        packetsIntoQueue++;
-        if (queueLimitBytes > 0 && queuedBytes + b.length > queueLimitBytes) {
+        FaultLane.Drop drop = bottleneck.send(null, b.length, now, (copy, at, dup, reordered, corrupted) ->
+            arrivals.schedule(at, () -> server.onDatagram(peers[agent].addr, new UnsafeBuffer(b), 0, b.length, now)));
+        maxQueueBytes = bottleneck.maxQueueBytes();
+        if (drop != null) {
             queueDrops++;
-            return;
-        }
-        queue.add(new Pkt(0, seq++, agent, true, b));
-        queuedBytes += b.length;
-        maxQueueBytes = Math.max(maxQueueBytes, queuedBytes);
-        drainQueue();
-    }
-
-    /** Serialises queued datagrams onto the link at the bottleneck rate, up to now. */
-    private void drainQueue() {
-        while (!queue.isEmpty()) {
-            Pkt p = queue.peek();
-            long start = Math.max(linkFreeAt, now);
-            if (start > now) {
-                return;
-            }
-            long tx = p.bytes.length * 1_000_000_000L / bottleneckBytesPerSec;
-            linkFreeAt = start + tx;
-            queue.poll();
-            queuedBytes -= p.bytes.length;
-            net.add(new Pkt(linkFreeAt + delayNs, p.seq, p.agent, true, p.bytes));
         }
     }
 
@@ -212,13 +200,17 @@ final class MultiAgentNet {
                 maxAdvertisedAfterAllActive = Math.max(maxAdvertisedAfterAllActive, ack.window());
             }
             InetSocketAddress to = server.lastDestination();
-            if (randomLoss > 0 && rnd.nextDouble() < randomLoss) {
+            lossModel.loss(randomLoss);
+            if (downLoss.send(null, b.length, now, (copy, at, dup, reordered, corrupted) -> { }) != null) {
                 randomDrops++;
                 continue;
             }
             for (Peer p : peers) {
                 if (p.addr.equals(to)) {
-                    net.add(new Pkt(now + delayNs, seq++, p.index, false, b));
+                    arrivals.schedule(now + delayNs, () -> {
+                        p.conn.onDatagram(new UnsafeBuffer(b), 0, b.length, now);
+                        AgentEventHandler.drain(p.conn, p);
+                    });
                 }
             }
         }
@@ -236,17 +228,11 @@ final class MultiAgentNet {
         for (Peer p : peers) {
             next = Math.min(next, p.conn.nextDeadline());
         }
-        if (!net.isEmpty()) {
-            next = Math.min(next, net.peek().at);
-        }
-        if (!queue.isEmpty()) {
-            next = Math.min(next, linkFreeAt);
-        }
+        next = Math.min(next, arrivals.peekTime());
         if (syncEveryNs > 0) {
             next = Math.min(next, lastSync + syncEveryNs);
         }
         now = next <= now ? now + 1_000 : Math.min(next, now + 100 * NANOS_PER_MILLI);
-        drainQueue();
         if (syncEveryNs > 0 && now - lastSync >= syncEveryNs) {
             lastSync = now;
             if (store.sync()) {
@@ -261,15 +247,9 @@ final class MultiAgentNet {
                 server.onDurableAdvanced();
             }
         }
-        while (!net.isEmpty() && net.peek().at <= now) {
-            Pkt p = net.poll();
-            UnsafeBuffer b = new UnsafeBuffer(p.bytes);
-            if (p.toServer) {
-                server.onDatagram(peers[p.agent].addr, b, 0, p.bytes.length, now);
-            } else {
-                peers[p.agent].conn.onDatagram(b, 0, p.bytes.length, now);
-                AgentEventHandler.drain(peers[p.agent].conn, peers[p.agent]);
-            }
+        // Everything due is delivered at now, in arrival then send order.
+        while (arrivals.peekTime() <= now) {
+            EventQueue.run(arrivals.poll());
         }
     }
 

@@ -1,11 +1,16 @@
 package io.tailwire.sim;
 
+import io.tailwire.fault.FaultLane;
+import io.tailwire.fault.FaultModel;
+
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One direction between two addresses: its fault model, partition windows, bottleneck queue, counters. */
+/**
+ * One direction between two addresses: its partition windows and counters around a {@link FaultLane}, which
+ * decides (under the link's {@link FaultModel}) what happens to each datagram.
+ */
 public final class Link {
     /** Counters since the link was created. */
     public static final class Stats {
@@ -41,7 +46,7 @@ public final class Link {
             return bytesDelivered;
         }
 
-        /** Dropped by Bernoulli or Gilbert-Elliott loss. */
+        /** Dropped by Bernoulli or Gilbert-Elliott loss (or a policer, which the simulators do not set). */
         public long lost() {
             return lost;
         }
@@ -95,23 +100,15 @@ public final class Link {
     private final SimNetwork network;
     private final InetSocketAddress from;
     private final InetSocketAddress to;
-    private final SimRandom random;
+    private final FaultLane lane;
     private final Stats stats = new Stats();
     private final List<long[]> partitions = new ArrayList<>();
-    private FaultModel model;
-
-    private boolean geBad;
-    // Bottleneck FIFO: departure time and size of each datagram not yet fully transmitted.
-    private final ArrayDeque<long[]> queue = new ArrayDeque<>();
-    private long queueBytes;
-    private long busyUntil = Long.MIN_VALUE;
 
     Link(SimNetwork network, InetSocketAddress from, InetSocketAddress to, FaultModel model, SimRandom random) {
         this.network = network;
         this.from = from;
         this.to = to;
-        this.model = model;
-        this.random = random;
+        this.lane = new FaultLane(model, random);
     }
 
     public InetSocketAddress from() {
@@ -123,12 +120,12 @@ public final class Link {
     }
 
     public FaultModel faultModel() {
-        return model;
+        return lane.model();
     }
 
     /** Replaces the fault model (takes effect for the next send; queued datagrams keep their schedule). */
     public Link setFaultModel(FaultModel m) {
-        this.model = m;
+        lane.setModel(m);
         return this;
     }
 
@@ -156,28 +153,19 @@ public final class Link {
 
     /** True while the Gilbert-Elliott chain is in its bad state. */
     public boolean inBadState() {
-        return geBad;
+        return lane.inBadState();
     }
 
     /** Bytes in the bottleneck queue at time now (the datagram being transmitted included). */
     public long queueBytes(long now) {
-        prune(now);
-        return queueBytes;
+        return lane.queueBytes(now);
     }
 
     public int queuePackets(long now) {
-        prune(now);
-        return queue.size();
-    }
-
-    private void prune(long now) {
-        while (!queue.isEmpty() && queue.peekFirst()[0] <= now) {
-            queueBytes -= queue.pollFirst()[1];
-        }
+        return lane.queuePackets(now);
     }
 
     void send(byte[] data, long now) {
-        FaultModel m = model;
         stats.sent++;
         stats.bytesSent += data.length;
         if (isPartitioned(now) || network.isIsolated(from, now) || network.isIsolated(to, now)) {
@@ -185,82 +173,24 @@ public final class Link {
             network.traceDrop(now, this, "partition", data.length);
             return;
         }
-        long departure = now;
-        if (m.bandwidthBytesPerSecond > 0) {
-            prune(now);
-            if (queueBytes + data.length > m.queueLimitBytes) {
-                stats.queueDrops++;
-                network.traceDrop(now, this, "queue-full", data.length);
-                return;
+        FaultLane.Drop drop = lane.send(data, data.length, now, (copy, arrival, duplicate, reordered, corrupted) -> {
+            if (duplicate) {
+                stats.duplicated++;
             }
-            long start = Math.max(now, busyUntil);
-            // Round transmission time up so the link never carries more than its bandwidth.
-            long tx = ceilDiv(data.length * 1_000_000_000L, m.bandwidthBytesPerSecond);
-            departure = start + tx;
-            busyUntil = departure;
-            queue.addLast(new long[] {departure, data.length});
-            queueBytes += data.length;
-            stats.maxQueueBytes = Math.max(stats.maxQueueBytes, queueBytes);
-            stats.maxQueuePackets = Math.max(stats.maxQueuePackets, queue.size());
-        }
-        if (random.chance(m.lossProbability)) {
-            stats.lost++;
-            network.traceDrop(now, this, "loss", data.length);
-            return;
-        }
-        if (m.gilbertElliott) {
-            geBad = geBad ? !random.chance(m.pBadToGood) : random.chance(m.pGoodToBad);
-            if (random.chance(geBad ? m.lossInBad : m.lossInGood)) {
-                stats.lost++;
-                network.traceDrop(now, this, geBad ? "burst-loss" : "ge-good-loss", data.length);
-                return;
-            }
-        }
-        int copies = 1;
-        if (random.chance(m.duplicateProbability)) {
-            copies = 2;
-            stats.duplicated++;
-        }
-        for (int c = 0; c < copies; c++) {
-            long arrival = departure + m.delayNanos;
-            if (m.jitterNanos > 0) {
-                arrival += random.nextLong(0, m.jitterNanos + 1);
-            }
-            boolean reordered = false;
-            if (m.reorderMaxExtraNanos > 0 && random.chance(m.reorderProbability)) {
-                arrival += random.nextLong(1, m.reorderMaxExtraNanos + 1);
-                reordered = true;
+            if (reordered) {
                 stats.reordered++;
             }
-            byte[] copy = data.clone();
-            boolean corrupted = false;
-            if (copy.length > 0 && random.chance(m.corruptProbability)) {
-                flipBits(copy, 1 + random.nextInt(m.corruptMaxBitFlips));
-                corrupted = true;
+            network.scheduleArrival(this, copy, now, arrival, duplicate, reordered, corrupted);
+        });
+        stats.maxQueueBytes = lane.maxQueueBytes();
+        stats.maxQueuePackets = lane.maxQueuePackets();
+        if (drop != null) {
+            if (drop == FaultLane.Drop.QUEUE_FULL) {
+                stats.queueDrops++;
+            } else {
+                stats.lost++;
             }
-            network.scheduleArrival(this, copy, now, arrival, c > 0, reordered, corrupted);
-        }
-    }
-
-    /** Flips n distinct bits (fewer if the datagram is shorter), so a flip never undoes another. */
-    private void flipBits(byte[] b, int n) {
-        int bits = b.length * 8;
-        int k = Math.min(n, bits);
-        long[] chosen = new long[k];
-        int have = 0;
-        while (have < k) {
-            int bit = random.nextInt(bits);
-            boolean dup = false;
-            for (int i = 0; i < have; i++) {
-                if (chosen[i] == bit) {
-                    dup = true;
-                    break;
-                }
-            }
-            if (!dup) {
-                chosen[have++] = bit;
-                b[bit >>> 3] ^= (byte) (1 << (bit & 7));
-            }
+            network.traceDrop(now, this, drop.why, data.length);
         }
     }
 
@@ -280,7 +210,4 @@ public final class Link {
         stats.partitioned++;
     }
 
-    private static long ceilDiv(long a, long b) {
-        return -Math.floorDiv(-a, b);
-    }
 }

@@ -1,5 +1,7 @@
 package io.tailwire.sim;
 
+import io.tailwire.fault.FaultModel;
+
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;

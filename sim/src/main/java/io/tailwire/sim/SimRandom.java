@@ -1,5 +1,7 @@
 package io.tailwire.sim;
 
+import io.tailwire.fault.FaultRandom;
+
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 
@@ -8,7 +10,7 @@ import java.util.SplittableRandom;
  * child's name only (not from how many draws or children came before), so adding a component or a
  * draw in one place never changes the random choices made anywhere else.
  */
-public final class SimRandom {
+public final class SimRandom implements FaultRandom {
     private final long seed;
     private final SplittableRandom rnd;
 
@@ -54,6 +56,22 @@ public final class SimRandom {
             return true;
         }
         return rnd.nextDouble() < p;
+    }
+
+    /** A fault lane's draws come from this stream in the order asked, whatever they decide. */
+    @Override
+    public double nextDouble(Draw what) {
+        return rnd.nextDouble();
+    }
+
+    @Override
+    public long nextLong(Draw what, long lo, long hi) {
+        return rnd.nextLong(lo, hi);
+    }
+
+    @Override
+    public int nextInt(Draw what, int bound) {
+        return rnd.nextInt(bound);
     }
 
     public void nextBytes(byte[] out) {

@@ -7,7 +7,7 @@
  * {@link io.tailwire.sim.Trace} and the {@link io.tailwire.sim.SimNetwork}; drives
  * {@link io.tailwire.sim.SimNode}s by their deadlines, bounded by virtual time and step count.</li>
  * <li>{@link io.tailwire.sim.SimNetwork}: datagrams between addresses through per-direction
- * {@link io.tailwire.sim.Link}s shaped by a {@link io.tailwire.sim.FaultModel}.</li>
+ * {@link io.tailwire.sim.Link}s shaped by a {@link io.tailwire.fault.FaultModel}.</li>
  * <li>{@link io.tailwire.sim.SimFs}: one per simulated host, an in-memory {@link io.tailwire.io.Fs} with
  * crash semantics and a capacity.</li>
  * </ul>

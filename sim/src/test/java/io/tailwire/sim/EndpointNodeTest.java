@@ -1,5 +1,7 @@
 package io.tailwire.sim;
 
+import io.tailwire.fault.FaultModel;
+
 import static io.tailwire.io.Units.NANOS_PER_MILLI;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,6 +1,6 @@
 package io.tailwire.sim.engine;
 
-import io.tailwire.sim.FaultModel;
+import io.tailwire.fault.FaultModel;
 
 import java.util.LinkedHashMap;
 import java.util.Locale;

@@ -8,7 +8,7 @@ import io.tailwire.config.Configuration;
 import io.tailwire.engine.AgentConnection;
 import io.tailwire.engine.AgentConnectionConfig;
 import io.tailwire.engine.ServerEndpointConfig;
-import io.tailwire.sim.FaultModel;
+import io.tailwire.fault.FaultModel;
 import io.tailwire.sim.Link;
 import io.tailwire.sim.SimFs;
 import io.tailwire.sim.SimRandom;

@@ -1,4 +1,4 @@
-package io.tailwire.sim;
+package io.tailwire.fault;
 
 /**
  * What one direction of a link does to datagrams. Mutable with fluent setters so a scenario can change
@@ -7,7 +7,11 @@ package io.tailwire.sim;
  *
  * <p>Order applied on send: partition, bottleneck queue (tail drop), Bernoulli loss, Gilbert-Elliott
  * loss, duplication; then per copy: delay + jitter, reordering extra delay, corruption. A partition is
- * checked again at arrival so a packet in flight when the link is cut is lost too.
+ * checked again at arrival so a packet in flight when the link is cut is lost too. A policer (rate and
+ * bucket, udp-chaos's {@code --rate}) drops what exceeds its tokens right after Bernoulli loss.
+ *
+ * <p>This is the one fault model: the simulators' links, the engine tests' virtual network and udp-chaos
+ * all decide through {@link FaultLane}, which applies it to one direction's datagrams.
  */
 public final class FaultModel {
     double lossProbability;
@@ -33,6 +37,9 @@ public final class FaultModel {
     long bandwidthBytesPerSecond; // 0 = unlimited
     long queueLimitBytes = Long.MAX_VALUE;
 
+    long policeBytesPerSecond; // 0 = no policer
+    long policeBurstBytes;
+
     public static FaultModel perfect() {
         return new FaultModel();
     }
@@ -54,6 +61,8 @@ public final class FaultModel {
         m.corruptMaxBitFlips = corruptMaxBitFlips;
         m.bandwidthBytesPerSecond = bandwidthBytesPerSecond;
         m.queueLimitBytes = queueLimitBytes;
+        m.policeBytesPerSecond = policeBytesPerSecond;
+        m.policeBurstBytes = policeBurstBytes;
         return m;
     }
 
@@ -119,6 +128,16 @@ public final class FaultModel {
     public FaultModel bottleneck(long bytesPerSecond, long queueLimitBytes) {
         this.bandwidthBytesPerSecond = checkNonNegative(bytesPerSecond);
         this.queueLimitBytes = checkNonNegative(queueLimitBytes);
+        return this;
+    }
+
+    /**
+     * A token-bucket policer: datagrams that find fewer tokens than their length are dropped (no queueing,
+     * unlike {@link #bottleneck}). The bucket starts full and holds burstBytes. bytesPerSecond 0 means none.
+     */
+    public FaultModel police(long bytesPerSecond, long burstBytes) {
+        this.policeBytesPerSecond = checkNonNegative(bytesPerSecond);
+        this.policeBurstBytes = checkNonNegative(burstBytes);
         return this;
     }
 
