@@ -42,10 +42,13 @@ final class OutputChecker {
                 }
             } else if (k < w.length) {
                 AgentNode.Loss match = null;
+                // The agent numbers only generations it saw, so offsets alone can fit several reports: prefer
+                // one that accounts for the whole rest (seeds 1581, 1694), else the first that fits.
                 for (AgentNode.Loss l : unused) {
                     if (!l.unknownSize() && l.from() <= k && k <= l.to()) {
-                        match = l;
-                        break;
+                        if (match == null || (match.to() < w.length && l.to() >= w.length)) {
+                            match = l;
+                        }
                     }
                 }
                 long at = k;
