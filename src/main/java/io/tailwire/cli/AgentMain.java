@@ -101,8 +101,8 @@ public final class AgentMain {
         Cli.require(!o.files.isEmpty() || !o.globs.isEmpty(), PROGRAM, "nothing to tail: give at least one --file "
             + "PATH or --glob PATTERN", err);
         Cli.require(o.server.getPort() != 0, PROGRAM, "--server port must be 1..65535", err);
-        Cli.require(o.id == null || validId(o.id), PROGRAM, "--id '" + o.id + "' is not valid: use 1 to 64 of "
-            + "A-Z a-z 0-9 . _ -", err);
+        Cli.require(o.id == null || validId(o.id), PROGRAM, "--id '" + o.id + "' is not valid: it must match "
+            + Wire.AGENT_ID_RULE, err);
         Cli.require(!o.state.isBlank(), PROGRAM, "--state must name a directory", err);
         Cli.require(o.maxDatagram >= Wire.MIN_MAX_DATAGRAM && o.maxDatagram <= Wire.MAX_MAX_DATAGRAM, PROGRAM,
             "--max-datagram " + o.maxDatagram + " is out of range " + Wire.MIN_MAX_DATAGRAM + ".."

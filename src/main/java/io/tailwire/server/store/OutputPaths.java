@@ -1,5 +1,7 @@
 package io.tailwire.server.store;
 
+import io.tailwire.wire.Wire;
+
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
@@ -11,7 +13,6 @@ import java.nio.file.Path;
 public final class OutputPaths {
     public static final int MAX_PATH_BYTES = 4096;
     public static final int MAX_SEGMENT_BYTES = 255;
-    public static final int MAX_AGENT_ID = 64;
     /** First segment reserved for the store's own metadata under OUT/agent_id. */
     public static final String META_DIR = ".tailwire";
 
@@ -20,21 +21,7 @@ public final class OutputPaths {
 
     /** Null if the agent id is acceptable, else why not. */
     public static String checkAgentId(String agentId) {
-        if (agentId == null || agentId.isEmpty() || agentId.length() > MAX_AGENT_ID) {
-            return "agent id must be 1.." + MAX_AGENT_ID + " characters";
-        }
-        if (agentId.equals(".") || agentId.equals("..")) {
-            return "agent id must not be '.' or '..'";
-        }
-        for (int i = 0; i < agentId.length(); i++) {
-            char c = agentId.charAt(i);
-            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
-                || c == '.' || c == '_' || c == '-';
-            if (!ok) {
-                return "agent id may contain only A-Z a-z 0-9 . _ -";
-            }
-        }
-        return null;
+        return Wire.isValidAgentId(agentId) ? null : "agent id must match " + Wire.AGENT_ID_RULE;
     }
 
     /** Null if the source path is acceptable as a name, else why not. */
